@@ -1,0 +1,259 @@
+"""Working-day calendars (工作日历): official yearly schedules, the provisional rule, and an index.
+
+A date is a working day iff it is a make-up working day (调休上班), or it is Monday–Friday and not
+a holiday (SPEC §2). Years with an official schedule come from the State Council's yearly notice;
+other years follow the **provisional** rule — weekends plus the statutory holidays of the 2024
+《全国年节及纪念日放假办法》 — and every deadline that depends on such a year says so.
+
+The index answers the two questions clocks ask in O(log n) without walking days: how many working
+seconds lie before a local instant, and at which local instant a given count is reached.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.timeutil import DAY
+
+FIRST_YEAR = 2000
+END_YEAR = 2200  # exclusive: long limits accepted late in the century still get a deadline
+_EPOCH = date(1970, 1, 1)
+_FIRST_DAY = (date(FIRST_YEAR, 1, 1) - _EPOCH).days
+_END_DAY = (date(END_YEAR, 1, 1) - _EPOCH).days
+_FESTIVALS = ("chinese_new_years_eve", "spring_festival", "qingming", "dragon_boat", "mid_autumn")
+_FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))  # 元旦, 劳动节, 国庆节
+
+
+class CalendarError(ValueError):
+    """A calendar file or lookup that breaks the rules; the message names file, entry and field."""
+
+
+class OutOfCalendar(CalendarError):
+    """A date outside the years any calendar can index."""
+
+
+@dataclass(frozen=True, slots=True)
+class YearSchedule:
+    """One year's official arrangement (节假日安排): days off and make-up working days."""
+
+    calendar: str
+    year: int
+    source: str
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    origin: str = "shipped"
+
+
+@dataclass(slots=True)
+class WorkCalendar:
+    """The working days of one calendar id over the indexed years, with provisional years marked."""
+
+    calendar_id: str
+    schedules: dict[int, YearSchedule]
+    festivals: Mapping[int, Mapping[str, date]]
+    _is_work: bytearray = field(init=False, repr=False)
+    _before: array[int] = field(init=False, repr=False)
+    _workdays: array[int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._is_work = bytearray(_END_DAY - _FIRST_DAY)
+        for year in range(FIRST_YEAR, END_YEAR):
+            off, on = self._year_rule(year)
+            first = date(year, 1, 1)
+            for offset in range((date(year + 1, 1, 1) - first).days):
+                day = first + timedelta(days=offset)
+                working = day in on or (day.weekday() < 5 and day not in off)
+                self._is_work[(day - _EPOCH).days - _FIRST_DAY] = working
+        self._before = array("q", [0])
+        self._workdays = array("q")
+        count = 0
+        for index, working in enumerate(self._is_work):
+            if working:
+                self._workdays.append(_FIRST_DAY + index)
+                count += 1
+            self._before.append(count)
+
+    def _year_rule(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        schedule = self.schedules.get(year)
+        if schedule is not None:
+            return schedule.holidays, schedule.workdays
+        return provisional_holidays(year, self.festivals.get(year)), frozenset()
+
+    def is_provisional(self, year: int) -> bool:
+        """True when the year has no official schedule and follows the provisional rule."""
+        return year not in self.schedules
+
+    def is_workday(self, day: int) -> bool:
+        """Whether a day (days since 1970-01-01) is a working day."""
+        return bool(self._is_work[self._index(day)])
+
+    def work_seconds(self, local: int) -> int:
+        """Working seconds from the start of the index up to a local wall-clock instant."""
+        day, within = divmod(local, DAY)
+        index = self._index(day)
+        return self._before[index] * DAY + (within if self._is_work[index] else 0)
+
+    def local_at(self, work_seconds: int) -> int:
+        """The first local instant at which :meth:`work_seconds` reaches ``work_seconds``.
+
+        When the count falls on a day boundary this is 24:00 of the last working day (written as
+        00:00 of the next day), never the start of the next working day.
+        """
+        whole, within = divmod(work_seconds, DAY)
+        if within == 0:
+            if whole == 0:
+                return _FIRST_DAY * DAY
+            return (self._nth_workday(whole - 1) + 1) * DAY
+        return self._nth_workday(whole) * DAY + within
+
+    def workdays_between(self, first_day: int, end_day: int) -> int:
+        """Number of working days in ``[first_day, end_day)``."""
+        return self._before[self._index(end_day)] - self._before[self._index(first_day)]
+
+    def provisional_between(self, first_day: int, last_day: int) -> bool:
+        """True when any day in ``[first_day, last_day]`` lies in a provisional year."""
+        first_year = (_EPOCH + timedelta(days=first_day)).year
+        last_year = (_EPOCH + timedelta(days=last_day)).year
+        return any(self.is_provisional(year) for year in range(first_year, last_year + 1))
+
+    def _nth_workday(self, n: int) -> int:
+        if not 0 <= n < len(self._workdays):
+            raise OutOfCalendar(f"the deadline falls after {END_YEAR - 1}-12-31")
+        return self._workdays[n]
+
+    def _index(self, day: int) -> int:
+        index = day - _FIRST_DAY
+        if not 0 <= index < len(self._is_work):
+            raise OutOfCalendar(f"dates must lie between {FIRST_YEAR}-01-01 and {END_YEAR - 1}-12-31")
+        return index
+
+
+def provisional_holidays(year: int, festivals: Mapping[str, date] | None) -> frozenset[date]:
+    """Statutory days off of the 2024 放假办法 for a year without an official schedule.
+
+    元旦 1 day, 春节 4 days (除夕 to 正月初三), 清明 1 day, 劳动节 2 days, 端午 1 day, 中秋 1 day,
+    国庆节 3 days. Without festival dates (beyond the shipped lunar table) only the fixed dates.
+    """
+    days = {date(year, month, day) for month, day in _FIXED_HOLIDAYS}
+    if festivals:
+        spring = festivals["spring_festival"]
+        days |= {festivals["chinese_new_years_eve"], spring}
+        days |= {spring + timedelta(days=1), spring + timedelta(days=2)}
+        days |= {festivals["qingming"], festivals["dragon_boat"], festivals["mid_autumn"]}
+    return frozenset(days)
+
+
+class Calendars:
+    """Every calendar id known: shipped schedules overridden by operators' year files."""
+
+    def __init__(self, schedules: Iterable[YearSchedule], festivals: Mapping[int, Mapping[str, date]]):
+        self._festivals = festivals
+        self._schedules: dict[str, dict[int, YearSchedule]] = {}
+        for schedule in schedules:
+            self._schedules.setdefault(schedule.calendar, {})[schedule.year] = schedule
+        self._built: dict[str, WorkCalendar] = {}
+
+    def get(self, calendar_id: str) -> WorkCalendar:
+        """The indexed calendar for an id; an id with no schedules follows the provisional rule."""
+        built = self._built.get(calendar_id)
+        if built is None:
+            schedules = dict(self._schedules.get(calendar_id, {}))
+            built = WorkCalendar(calendar_id, schedules, self._festivals)
+            self._built[calendar_id] = built
+        return built
+
+    def schedules(self) -> list[YearSchedule]:
+        """All official year schedules, sorted by calendar and year."""
+        return sorted(
+            (s for years in self._schedules.values() for s in years.values()),
+            key=lambda s: (s.calendar, s.year),
+        )
+
+
+def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:
+    """The shipped schedules 2020–2026 and festival table, with operators' year files on top."""
+    data = resources.files("monitor.calendars") / "data"
+    shipped: list[YearSchedule] = []
+    festivals: dict[int, dict[str, date]] = {}
+    for entry in sorted(data.iterdir(), key=lambda e: e.name):
+        if entry.name == "cn-festivals.yaml":
+            festivals = _parse_festivals(entry.name, yaml.safe_load(entry.read_text("utf-8")))
+        elif entry.name.endswith(".yaml"):
+            shipped.append(parse_year_file(entry.name, entry.read_text("utf-8"), origin="shipped"))
+    loaded = [parse_year_file(str(p), p.read_text("utf-8"), origin=str(p)) for p in extra_files]
+    return Calendars([*shipped, *loaded], festivals)
+
+
+def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:
+    """Validate one year file (SPEC §2 format); errors name the file and the field."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CalendarError(f"{name}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise CalendarError(f"{name}: must be a mapping with calendar, year, source, holidays, workdays")
+    unknown = set(raw) - {"calendar", "year", "source", "holidays", "workdays"}
+    if unknown:
+        raise CalendarError(f"{name}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    calendar_id = raw.get("calendar", "cn")
+    if not isinstance(calendar_id, str) or not calendar_id:
+        raise CalendarError(f"{name}: calendar: must be a non-empty string such as cn")
+    year = raw.get("year")
+    if not isinstance(year, int) or not FIRST_YEAR <= year < END_YEAR:
+        raise CalendarError(f"{name}: year: must be a whole number from {FIRST_YEAR} to {END_YEAR - 1}")
+    source = raw.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise CalendarError(f"{name}: source: must name the notice the schedule comes from")
+    holidays = _dates(name, "holidays", raw.get("holidays", []), year)
+    workdays = _dates(name, "workdays", raw.get("workdays", []), year)
+    for day in sorted(workdays):
+        if day.weekday() < 5:
+            raise CalendarError(
+                f"{name}: workdays: {day.isoformat()} is a {day.strftime('%A')}; "
+                "make-up working days are weekend days"
+            )
+    both = holidays & workdays
+    if both:
+        raise CalendarError(
+            f"{name}: {min(both).isoformat()} is listed in both holidays and workdays"
+        )
+    return YearSchedule(calendar_id, year, source.strip(), holidays, workdays, origin)
+
+
+def _dates(name: str, key: str, values: Any, year: int) -> frozenset[date]:
+    if not isinstance(values, list):
+        raise CalendarError(f"{name}: {key}: must be a list of YYYY-MM-DD dates")
+    days = set()
+    for position, value in enumerate(values):
+        try:
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+        except ValueError:
+            raise CalendarError(f"{name}: {key}[{position}]: {value!r} is not a YYYY-MM-DD date") from None
+        if day.year != year:
+            raise CalendarError(f"{name}: {key}[{position}]: {day.isoformat()} is not in {year}")
+        days.add(day)
+    return frozenset(days)
+
+
+def _parse_festivals(name: str, raw: Any) -> dict[int, dict[str, date]]:
+    years = raw.get("years") if isinstance(raw, dict) else None
+    if not isinstance(years, dict):
+        raise CalendarError(f"{name}: years: must map each year to its festival dates")
+    table: dict[int, dict[str, date]] = {}
+    for year, dates in years.items():
+        if not isinstance(dates, dict) or set(dates) != set(_FESTIVALS):
+            raise CalendarError(f"{name}: years.{year}: needs exactly {', '.join(_FESTIVALS)}")
+        table[int(year)] = {
+            key: value if isinstance(value, date) else date.fromisoformat(str(value))
+            for key, value in dates.items()
+        }
+    return table

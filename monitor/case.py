@@ -1,0 +1,728 @@
+"""One case's life (办件): its events, in event-time order, turned into clocks, a light and alerts.
+
+A :class:`Case` is pure: it is given events and instants and never reads a clock, a file or a
+socket. Events are applied in ``(occurred_at, type order, event_id)`` order whatever order they
+arrive in. An in-order event is applied incrementally; a late one (before the case's time)
+replays the case from its history, and alerts the corrected history no longer supports are
+resolved as ``corrected``.
+
+Time only moves forward through :meth:`Case.advance`: every clock threshold between the case's
+time and the new instant fires at its own instant, in order, so alert instants are event time
+(the deadline instant, or the offending event's ``occurred_at``), never processing time.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from fractions import Fraction
+from typing import Any
+
+from monitor.alert import KIND_RULES, Alert, AlertKind, AlertStatus, Resolution
+from monitor.clock import Clock, Timelines
+from monitor.config import Item
+from monitor.events import (
+    Accepted,
+    AnyEvent,
+    EventType,
+    Extended,
+    Rejected,
+    StepCompleted,
+    StepStarted,
+    Suspended,
+    SuspendReason,
+)
+from monitor.limits import Limit
+
+ORDER = {event_type: rank for rank, event_type in enumerate(EventType)}
+
+
+class Status(StrEnum):
+    """Where a case stands (SPEC §6)."""
+
+    SUBMITTED = "submitted"  # not yet accepted
+    OPEN = "open"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Light(StrEnum):
+    """The colour a supervisor sees."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+class Outcome(Enum):
+    """What became of one event offered to a case."""
+
+    APPLIED = "accepted"
+    DUPLICATE = "duplicate"  # same (source, event_id), same content: ignored
+    CONFLICT = "conflict"  # same (source, event_id), different content: refused
+
+
+class Command(Enum):
+    ACKNOWLEDGE = "ack"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """An accepted event with what ordering and duplicate detection need."""
+
+    at: int
+    rank: int
+    event_id: str
+    source: str
+    fingerprint: bytes
+    event: AnyEvent
+
+    @property
+    def key(self) -> tuple[int, int, str, str]:
+        return (self.at, self.rank, self.event_id, self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorAction:
+    """An acknowledgement or cancellation of one alert, kept so a replay keeps it too."""
+
+    at: int
+    alert_id: str
+    command: Command
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What a case is measured against, fixed from its catalog item when first seen."""
+
+    center: str
+    department: str
+    item: Item
+    promised: Limit
+    statutory: Limit
+    yellow_at: Fraction
+    timelines: Timelines
+    zone_name: str
+
+
+class Rules:
+    """What cases need from the configuration: items, thresholds, timelines per centre."""
+
+    def __init__(self, item: Callable[[str], Item | None],
+                 terms: Callable[[str, str | None, Item, Accepted | None], Terms]) -> None:
+        self.item = item
+        self.terms = terms
+
+
+_SLOT_WARNING = "warning"
+_SLOT_OVERDUE = "overdue"
+_SLOT_STATUTORY = "statutory"
+_SLOT_INTAKE = "intake"
+_SLOT_MATERIALS = "materials"
+_SLOT_SUSPENSION = "suspension"
+_SLOT_STEP = "step:"
+
+
+class Case:
+    """The state of one case, built from its history; see the module docstring."""
+
+    __slots__ = (
+        "_changes", "_next", "accepted_at", "actions", "active", "alerts", "case_id",
+        "closed_at", "closed_deadline", "closed_statutory", "deemed", "explicit", "extended_s",
+        "facts", "handler", "intake", "materials", "occurrences", "promised", "rules", "status",
+        "statutory", "steps", "submitted_at", "supplements", "suspended", "suspension", "terms",
+        "time", "window",
+    )
+
+    def __init__(self, case_id: str, rules: Rules) -> None:
+        self.case_id = case_id
+        self.rules = rules
+        self.facts: list[Fact] = []
+        self.actions: list[SupervisorAction] = []
+        self.terms: Terms | None = None
+        self.time = 0
+        self.alerts: dict[str, Alert] = {}
+        self._changes: dict[str, Alert] = {}
+        self._reset()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self.status: Status | None = None  # None until the first opening event
+        self.deemed = False  # accepted by art. 32 (intake clock ran out)
+        self.explicit = False  # a case.accepted was applied
+        self.intake: Clock | None = None
+        self.promised: Clock | None = None
+        self.statutory: Clock | None = None
+        self.materials: Clock | None = None
+        self.suspension: Clock | None = None
+        self.steps: dict[str, Clock | None] = {}
+        self.suspended = False
+        self.supplements = 0
+        self.extended_s = 0
+        self.active: dict[str, Alert] = {}
+        self.occurrences: dict[str, int] = {}
+        self.submitted_at: int | None = None
+        self.accepted_at: int | None = None
+        self.closed_at: int | None = None
+        self.closed_deadline: int | None = None
+        self.closed_statutory: int | None = None
+        self.handler: str | None = None
+        self.window: str | None = None
+        self._next: tuple[int, int, Callable[[int], None]] | None | bool = True  # True: stale
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet ended (completed, rejected or withdrawn)."""
+        return self.closed_at is None
+
+    # -- input ------------------------------------------------------------------------------
+
+    def apply(self, fact: Fact) -> Outcome:
+        """Take one validated event: apply it in event-time order, or say it is a duplicate."""
+        for known in self.facts:
+            if known.event_id == fact.event_id and known.source == fact.source:
+                same = known.fingerprint == fact.fingerprint
+                return Outcome.DUPLICATE if same else Outcome.CONFLICT
+        facts = self.facts
+        if fact.at >= self.time and (not facts or fact.key > facts[-1].key):
+            self.advance(fact.at)
+            facts.append(fact)
+            self._apply(fact)
+        else:
+            bisect.insort(facts, fact, key=lambda f: f.key)
+            self._replay()
+        return Outcome.APPLIED
+
+    def act(self, action: SupervisorAction) -> Alert | None:
+        """Acknowledge or cancel one alert of this case (a supervisor's 督办 decision)."""
+        if action.alert_id not in self.alerts:
+            return None
+        self.advance(action.at)
+        action = SupervisorAction(max(action.at, self.time), action.alert_id, action.command,
+                                  action.note)
+        self.actions.append(action)
+        self._act(action)
+        return self.alerts[action.alert_id]
+
+    def advance(self, instant: int) -> None:
+        """Let time run to ``instant``: every threshold reached on the way fires at its instant."""
+        while True:
+            due = self._due()
+            if due is None or due[0] > instant:
+                break
+            at, _, fire = due
+            self.time = max(self.time, at)
+            fire(self.time)
+            self._next = True
+        if instant > self.time:
+            self.time = instant
+
+    def next_change(self) -> int | None:
+        """The next instant at which the light or the alerts change if no event arrives."""
+        due = self._due()
+        return None if due is None else max(due[0], self.time)
+
+    def take_changes(self) -> list[Alert]:
+        """Alerts raised, resolved, acknowledged or corrected since the last call."""
+        changes = list(self._changes.values())
+        self._changes.clear()
+        return changes
+
+    def recompute(self) -> None:
+        """Rebuild from the history, e.g. after an operator loaded a new calendar year."""
+        self._replay()
+
+    # -- replay -----------------------------------------------------------------------------
+
+    def _replay(self) -> None:
+        before = {alert_id: alert.state() for alert_id, alert in self.alerts.items()}
+        old, time = self.alerts, self.time
+        self.alerts, self.time = {}, 0
+        self._reset()
+        actions = iter(self.actions)
+        action = next(actions, None)
+        for fact in self.facts:
+            while action is not None and action.at < fact.at:
+                self.advance(action.at)
+                self._act(action)
+                action = next(actions, None)
+            self.advance(fact.at)
+            self._apply(fact)
+        while action is not None:
+            self.advance(action.at)
+            self._act(action)
+            action = next(actions, None)
+        self.advance(time)
+        for alert_id, alert in old.items():
+            if alert_id not in self.alerts:
+                if alert.resolution is not Resolution.CORRECTED:
+                    alert.resolve(self.time, Resolution.CORRECTED)
+                self.alerts[alert_id] = alert
+        self._changes = {
+            alert_id: alert for alert_id, alert in self.alerts.items()
+            if before.get(alert_id) != alert.state()
+        }
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _apply(self, fact: Fact) -> None:
+        event = fact.event
+        if event.handler is not None:
+            self.handler = event.handler
+        if event.window is not None:
+            self.window = event.window
+        self._next = True
+        _HANDLERS[event.type](self, fact.at, event)
+
+    def _on_submitted(self, at: int, event: AnyEvent) -> None:
+        if self.status not in (None, Status.SUBMITTED):
+            return self._violation(at, event, "case.submitted after the case was accepted")
+        terms = self._terms(event, None)
+        self.status = Status.SUBMITTED
+        self.submitted_at = at
+        self.intake = Clock(terms.timelines[terms.item.intake.unit], terms.item.intake, at)
+        self.occurrences[_SLOT_INTAKE] = self.occurrences.get(_SLOT_INTAKE, 0) + 1
+
+    def _on_correction_requested(self, at: int, event: AnyEvent) -> None:
+        if self.status is not Status.SUBMITTED:
+            return self._violation(at, event, "补正告知 is only possible before acceptance")
+        self.intake = None  # stopped; the next case.submitted restarts it
+
+    def _on_accepted(self, at: int, event: AnyEvent) -> None:
+        assert isinstance(event, Accepted)
+        if self.explicit or not self.is_open:
+            return self._violation(at, event, "case.accepted twice or after the case ended")
+        terms = self._terms(event, event)
+        self.explicit = True
+        if self.deemed:
+            self._resolve(_SLOT_INTAKE, at, Resolution.ACCEPTED)
+            if self.promised is not None and (terms.promised.seconds + self.extended_s !=
+                                              self.promised.budget):
+                # Limits given at acceptance replace the catalog's from the start. The replay
+                # takes these terms from the first event on, so it never comes back here.
+                self._replay()
+                return None
+        else:
+            self._open(at, terms)
+            self.accepted_at = at
+        if event.data.mode == "tolerance" and event.data.materials_due is not None:
+            due = event.data.materials_due
+            self.materials = Clock(terms.timelines[due.unit], due, at)
+            if self.suspended:
+                self.materials.pause(at)
+        return None
+
+    def _open(self, start: int, terms: Terms) -> None:
+        self.status = Status.OPEN
+        self.intake = None
+        self.promised = Clock(terms.timelines[terms.promised.unit], terms.promised, start)
+        self.statutory = Clock(terms.timelines[terms.statutory.unit], terms.statutory, start)
+
+    def _on_rejected(self, at: int, event: AnyEvent) -> None:
+        assert isinstance(event, Rejected)
+        if not self.is_open:
+            return self._violation(at, event, "case.rejected after the case ended")
+        if self.status is Status.OPEN:
+            self._violation(at, event, "不予受理 after the case was accepted")
+        if not (event.data.reason or "").strip():
+            self._raise(AlertKind.REJECTION_WITHOUT_REASON, event.event_id, at,
+                        "不予受理 without a reason (应当说明理由)")
+        self._close(at, Status.REJECTED, Resolution.REJECTED)
+        return None
+
+    def _on_step_started(self, at: int, event: AnyEvent) -> None:
+        assert isinstance(event, StepStarted)
+        step = event.data.step
+        if self.status is not Status.OPEN or not self.is_open or step in self.steps:
+            return self._violation(at, event, f"step {step!r} cannot start now")
+        limit = event.data.limit
+        clock = None
+        if limit is not None:
+            assert self.terms is not None
+            clock = Clock(self.terms.timelines[limit.unit], limit, at)
+            if self.suspended:
+                clock.pause(at)
+        self.steps[step] = clock
+        return None
+
+    def _on_step_completed(self, at: int, event: AnyEvent) -> None:
+        assert isinstance(event, StepCompleted)
+        step = event.data.step
+        if step not in self.steps or not self.is_open:
+            return self._violation(at, event, f"step {step!r} was not started")
+        del self.steps[step]
+        self._resolve(_SLOT_STEP + step, at, Resolution.COMPLETED)
+        return None
+
+    def _on_suspended(self, at: int, event: AnyEvent) -> None:
+        assert isinstance(event, Suspended)
+        if self.status is not Status.OPEN or not self.is_open or self.suspended:
+            return self._violation(at, event, "case.suspended while not running")
+        self.suspended = True
+        for clock in self._running_clocks():
+            clock.pause(at)
+        reason = event.data.reason
+        if reason is SuspendReason.OTHER:
+            self._raise(AlertKind.NON_STATUTORY_SUSPENSION, event.event_id, at,
+                        "suspended for a reason outside the statute")
+        if reason is SuspendReason.SUPPLEMENT:
+            self.supplements += 1
+            if self.supplements > 1:
+                self._raise(AlertKind.REPEATED_CORRECTION, event.event_id, at,
+                            f"补正 number {self.supplements} (一次性告知)")
+        expected = event.data.expected
+        if expected is not None:
+            assert self.terms is not None
+            self.suspension = Clock(self.terms.timelines[expected.unit], expected, at)
+            self.occurrences[_SLOT_SUSPENSION] = self.occurrences.get(_SLOT_SUSPENSION, 0) + 1
+        return None
+
+    def _on_resumed(self, at: int, event: AnyEvent) -> None:
+        if not self.suspended or not self.is_open:
+            return self._violation(at, event, "case.resumed while not suspended")
+        self.suspended = False
+        self.suspension = None
+        self._resolve(_SLOT_SUSPENSION, at, Resolution.RESUMED)
+        for clock in self._running_clocks():
+            clock.resume(at)
+        return None
+
+    def _on_extended(self, at: int, event: AnyEvent) -> None:
+        assert isinstance(event, Extended)
+        by = event.data.by
+        promised, statutory, terms = self.promised, self.statutory, self.terms
+        if self.status is not Status.OPEN or not self.is_open or promised is None:
+            return self._violation(at, event, "case.extended while the case is not open")
+        assert statutory is not None and terms is not None
+        if by.unit.family != terms.promised.unit.family:
+            return self._violation(at, event, f"extension {by} is not in the case's unit "
+                                              f"({terms.promised.unit.value})")
+        if promised.used_at(at) >= promised.budget:
+            self._raise(AlertKind.LATE_EXTENSION, event.event_id, at,
+                        "延期 granted after the promised deadline had passed")
+        cap = terms.item.extension_max
+        before = self.extended_s
+        self.extended_s += by.seconds
+        promised.extend(by.seconds)
+        allowed = self.extended_s if cap is None else min(self.extended_s, cap.seconds)
+        statutory.extend(allowed - (before if cap is None else min(before, cap.seconds)))
+        if cap is not None and self.extended_s > cap.seconds >= before:
+            self._raise(AlertKind.EXTENSION_EXCEEDS_STATUTORY, event.event_id, at,
+                        f"extensions exceed the legal cap of {cap}")
+        used = promised.used_at(at)
+        if used < promised.budget:
+            self._resolve(_SLOT_OVERDUE, at, Resolution.EXTENDED)
+        if used < self._yellow_threshold(promised):
+            self._resolve(_SLOT_WARNING, at, Resolution.EXTENDED)
+        if statutory.used_at(at) < statutory.budget:
+            self._resolve(_SLOT_STATUTORY, at, Resolution.EXTENDED)
+        return None
+
+    def _on_materials_completed(self, at: int, event: AnyEvent) -> None:
+        if self.materials is None or not self.is_open:
+            return self._violation(at, event, "no 容缺 materials are outstanding")
+        self.materials = None
+        self._resolve(_SLOT_MATERIALS, at, Resolution.COMPLETED)
+        return None
+
+    def _on_completed(self, at: int, event: AnyEvent) -> None:
+        if not self.is_open:
+            return self._violation(at, event, "case.completed after the case ended")
+        if self.status is not Status.OPEN:
+            self._violation(at, event, "case.completed before the case was accepted")
+        self._close(at, Status.COMPLETED, Resolution.COMPLETED)
+        return None
+
+    def _on_withdrawn(self, at: int, event: AnyEvent) -> None:
+        if not self.is_open:
+            return self._violation(at, event, "case.withdrawn after the case ended")
+        self._close(at, Status.WITHDRAWN, Resolution.WITHDRAWN)
+        return None
+
+    def _on_delivered(self, at: int, event: AnyEvent) -> None:
+        if self.is_open:
+            self._violation(at, event, "case.delivered before the case ended")
+
+    def _close(self, at: int, status: Status, why: Resolution) -> None:
+        promised, statutory = self.promised, self.statutory
+        self.closed_deadline = None if promised is None or self.suspended else promised.deadline
+        self.closed_statutory = None if statutory is None or self.suspended else statutory.deadline
+        for clock in self._running_clocks():
+            clock.pause(at)
+        self.status = status
+        self.closed_at = at
+        self.intake = self.materials = self.suspension = None
+        self.steps = {}
+        for slot in list(self.active):
+            self._resolve(slot, at, why)
+
+    def _running_clocks(self) -> Iterator[Clock]:
+        for clock in (self.promised, self.statutory, self.materials, *self.steps.values()):
+            if clock is not None:
+                yield clock
+
+    def _terms(self, event: AnyEvent, accepted: Accepted | None) -> Terms:
+        current = self.terms
+        item_code = event.item_code
+        assert item_code is not None and event.center is not None
+        if current is not None and current.item.code == item_code:
+            item = current.item
+        else:
+            found = self.rules.item(item_code)
+            assert found is not None, "the engine refuses items missing from the catalog"
+            item = found
+        terms = self.rules.terms(event.center, event.department, item, accepted)
+        if accepted is None and current is not None and current.item is item:
+            terms = current  # a resubmission keeps limits given at acceptance
+        self.terms = terms
+        return terms
+
+    # -- thresholds -------------------------------------------------------------------------
+
+    def _due(self) -> tuple[int, int, Callable[[int], None]] | None:
+        cached = self._next
+        if cached is not True:
+            return cached  # type: ignore[return-value]
+        best: tuple[int, int, Callable[[int], None]] | None = None
+        for candidate in self._candidates():
+            if candidate[0] is not None and (best is None or candidate[:2] < best[:2]):
+                best = candidate  # type: ignore[assignment]
+        self._next = best
+        return best
+
+    def _candidates(self) -> Iterator[tuple[int | None, int, Callable[[int], None]]]:
+        active = self.active
+        if self.status is Status.SUBMITTED and self.intake is not None:
+            yield self.intake.deadline, 0, self._intake_ran_out
+        if self.status is not Status.OPEN or not self.is_open:
+            return
+        promised = self.promised
+        if promised is not None and _SLOT_OVERDUE not in active:
+            threshold = self._yellow_threshold(promised)
+            if _SLOT_WARNING not in active and threshold < promised.budget:
+                yield promised.instant_for(threshold), 1, self._turn_yellow
+            yield promised.deadline, 2, self._turn_red
+        if self.statutory is not None and _SLOT_STATUTORY not in active:
+            yield self.statutory.deadline, 3, self._statutory_passed
+        if self.materials is not None and _SLOT_MATERIALS not in active:
+            yield self.materials.deadline, 4, self._materials_overdue
+        for step, clock in self.steps.items():
+            if clock is not None and _SLOT_STEP + step not in active:
+                yield clock.deadline, 5, _StepDue(self, step)
+        if self.suspension is not None and _SLOT_SUSPENSION not in active:
+            yield self.suspension.deadline, 6, self._suspension_overdue
+
+    def _yellow_threshold(self, clock: Clock) -> int:
+        assert self.terms is not None
+        share = self.terms.yellow_at
+        return -(-clock.budget * share.numerator // share.denominator)  # ceiling, exact
+
+    def _intake_ran_out(self, at: int) -> None:
+        intake, terms = self.intake, self.terms
+        assert intake is not None and terms is not None
+        self._raise(AlertKind.INTAKE_OVERDUE, str(self.occurrences.get(_SLOT_INTAKE, 1)), at,
+                    "受理时限 passed: deemed accepted (行政许可法 art. 32)", slot=_SLOT_INTAKE)
+        self.deemed = True
+        self.accepted_at = intake.start
+        self._open(intake.start, terms)
+
+    def _turn_yellow(self, at: int) -> None:
+        self._raise(AlertKind.DEADLINE_WARNING, self._occurrence(_SLOT_WARNING), at,
+                    "promised deadline approaching", slot=_SLOT_WARNING)
+
+    def _turn_red(self, at: int) -> None:
+        self._resolve(_SLOT_WARNING, at, Resolution.SUPERSEDED)
+        self._raise(AlertKind.DEADLINE_OVERDUE, self._occurrence(_SLOT_OVERDUE), at,
+                    "promised deadline passed", slot=_SLOT_OVERDUE)
+
+    def _statutory_passed(self, at: int) -> None:
+        self._raise(AlertKind.STATUTORY_OVERDUE, self._occurrence(_SLOT_STATUTORY), at,
+                    "statutory deadline passed", slot=_SLOT_STATUTORY)
+
+    def _materials_overdue(self, at: int) -> None:
+        self._raise(AlertKind.MATERIALS_OVERDUE, "1", at, "容缺 materials not completed in time",
+                    slot=_SLOT_MATERIALS)
+
+    def _suspension_overdue(self, at: int) -> None:
+        self._raise(AlertKind.SUSPENSION_OVERDUE, str(self.occurrences.get(_SLOT_SUSPENSION, 1)),
+                    at, "still suspended past the expected time", slot=_SLOT_SUSPENSION)
+
+    # -- alerts -----------------------------------------------------------------------------
+
+    def _occurrence(self, slot: str) -> str:
+        count = self.occurrences.get(slot, 0) + 1
+        self.occurrences[slot] = count
+        return str(count)
+
+    def _raise(self, kind: AlertKind, subject: str, at: int, detail: str,
+               slot: str | None = None) -> None:
+        alert = Alert(self.case_id, kind, subject, at, detail)
+        self.alerts[alert.id] = alert
+        self._changes[alert.id] = alert
+        if slot is not None:
+            self.active[slot] = alert
+
+    def _resolve(self, slot: str, at: int, why: Resolution) -> None:
+        alert = self.active.pop(slot, None)
+        if alert is not None and alert.active:
+            alert.resolve(at, why)
+            self._changes[alert.id] = alert
+
+    def _violation(self, at: int, event: AnyEvent, detail: str) -> None:
+        self._raise(AlertKind.PROCEDURE_VIOLATION, event.event_id, at, detail)
+
+    def _act(self, action: SupervisorAction) -> None:
+        alert = self.alerts.get(action.alert_id)
+        if alert is None:
+            return
+        if action.command is Command.ACKNOWLEDGE:
+            if alert.acknowledged_at is None:
+                alert.acknowledged_at = action.at
+                alert.note = action.note
+            if alert.status is AlertStatus.FIRING:
+                alert.status = AlertStatus.ACKNOWLEDGED
+        elif alert.active or (alert.resolved_at or 0) > action.at:
+            alert.resolve(action.at, Resolution.CANCELLED, action.note)
+        self._changes[alert.id] = alert
+
+    # -- view -------------------------------------------------------------------------------
+
+    def light_at(self, instant: int) -> Light:
+        """The light at ``instant`` (not before the case's time)."""
+        if not self.is_open:
+            return Light.CLOSED
+        if self.suspended or (self.status is Status.SUBMITTED and self.intake is None):
+            return Light.SUSPENDED  # paused, or waiting for the applicant's 补正
+        clock = self.promised if self.status is Status.OPEN else self.intake
+        if clock is None:
+            return Light.GREEN
+        used = clock.used_at(instant)
+        if used >= clock.budget:
+            return Light.RED if clock is self.promised else Light.YELLOW
+        if used >= self._yellow_threshold(clock) and self._yellow_threshold(clock) < clock.budget:
+            return Light.YELLOW
+        return Light.GREEN
+
+    @property
+    def breached(self) -> bool:
+        """Ever red: the promised deadline passed while open (and no correction took it back)."""
+        return any(alert.kind is AlertKind.DEADLINE_OVERDUE
+                   and alert.resolution is not Resolution.CORRECTED
+                   for alert in self.alerts.values())
+
+    def view(self, now: int) -> dict[str, Any]:
+        """The case object of ``replay`` and the API: status, light, deadlines, alerts."""
+        self.advance(now)
+        instant = self.time
+        terms = self.terms
+        fmt = _formatter(terms)
+        clock = self.promised if self.status is Status.OPEN or not self.is_open else self.intake
+        if not self.is_open:
+            deadline, statutory = self.closed_deadline, self.closed_statutory
+        elif self.suspended:
+            deadline = statutory = None
+        else:
+            deadline = clock.deadline if clock is not None else None
+            statutory = self.statutory.deadline if self.statutory is not None else None
+        provisional = any(
+            c.provisional(instant) for c in (self.intake, self.promised, self.statutory)
+            if c is not None
+        )
+        status = self.status or Status.SUBMITTED
+        breached = self.breached
+        return {
+            "case_id": self.case_id,
+            "status": status.value,
+            "light": self.light_at(instant).value,
+            "deadline": fmt(deadline),
+            "statutory_deadline": fmt(statutory),
+            "remaining_s": None if clock is None else clock.remaining_at(instant),
+            "breached": breached,
+            "on_time": (not breached) if status is Status.COMPLETED else None,
+            "calendar_provisional": provisional,
+            "center": terms.center if terms else None,
+            "department": terms.department if terms else None,
+            "item_code": terms.item.code if terms else None,
+            "handler": self.handler,
+            "window": self.window,
+            "submitted_at": fmt(self.submitted_at),
+            "accepted_at": fmt(self.accepted_at),
+            "deemed_accepted": self.deemed,
+            "closed_at": fmt(self.closed_at),
+            "promised": str(terms.promised) if terms else None,
+            "statutory": str(terms.statutory) if terms else None,
+            "extended": self.extended_s // (3600 if terms and terms.promised.unit.family ==
+                                            "hours" else 86400),
+            "alerts": [alert_view(alert, fmt) for alert in
+                       sorted(self.alerts.values(), key=lambda a: (a.fired_at, a.kind, a.id))],
+            "as_of": fmt(instant),
+        }
+
+
+class _StepDue:
+    """The firing action of one step's clock (a bound method cannot carry the step name)."""
+
+    __slots__ = ("case", "step")
+
+    def __init__(self, case: Case, step: str) -> None:
+        self.case = case
+        self.step = step
+
+    def __call__(self, at: int) -> None:
+        case = self.case
+        case._raise(AlertKind.STEP_OVERDUE, f"{self.step}#{case._occurrence(_SLOT_STEP + self.step)}",
+                    at, f"step {self.step!r} passed its limit", slot=_SLOT_STEP + self.step)
+
+
+_HANDLERS: dict[EventType, Callable[[Case, int, Any], None]] = {
+    EventType.SUBMITTED: Case._on_submitted,
+    EventType.CORRECTION_REQUESTED: Case._on_correction_requested,
+    EventType.ACCEPTED: Case._on_accepted,
+    EventType.REJECTED: Case._on_rejected,
+    EventType.STEP_STARTED: Case._on_step_started,
+    EventType.STEP_COMPLETED: Case._on_step_completed,
+    EventType.SUSPENDED: Case._on_suspended,
+    EventType.RESUMED: Case._on_resumed,
+    EventType.EXTENDED: Case._on_extended,
+    EventType.MATERIALS_COMPLETED: Case._on_materials_completed,
+    EventType.COMPLETED: Case._on_completed,
+    EventType.WITHDRAWN: Case._on_withdrawn,
+    EventType.DELIVERED: Case._on_delivered,
+}
+
+
+def _formatter(terms: Terms | None) -> Callable[[int | None], str | None]:
+    from monitor.timeutil import zone
+
+    tz = zone(terms.zone_name if terms else "Asia/Shanghai")
+
+    def fmt(instant: int | None) -> str | None:
+        return None if instant is None else tz.format(instant)
+
+    return fmt
+
+
+def alert_view(alert: Alert, fmt: Callable[[int | None], str | None]) -> dict[str, Any]:
+    """One alert as ``replay`` prints it and the alerts topic carries it."""
+    rule = KIND_RULES[alert.kind]
+    return {
+        "id": alert.id,
+        "kind": alert.kind.value,
+        "severity": rule.severity.value,
+        "level": rule.first_level,
+        "fired_at": fmt(alert.fired_at),
+        "status": alert.status.value,
+        "resolved_at": fmt(alert.resolved_at),
+        "resolution": alert.resolution.value if alert.resolution else None,
+        "acknowledged_at": fmt(alert.acknowledged_at),
+        "subject": alert.subject,
+        "detail": alert.detail,
+    }

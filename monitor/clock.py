@@ -1,0 +1,166 @@
+"""One clock (计时器): a budget of running time, counted per SPEC §3.
+
+The start day is not counted: a ``wd`` or ``d`` clock starts running at 00:00 (centre time) of
+the day after its start instant, an ``h`` clock at the instant itself. It runs only on working
+days (``wd``), every day (``d``) or all the time (``h``), never while paused, and its deadline is
+the first instant at which the running time used reaches the budget.
+
+Running time is measured by a *timeline*: a monotone count of running seconds since a fixed
+origin, ``count(instant)``, and its inverse ``instant_at(count)``. Every rule above reduces to
+arithmetic on those two functions, so a suspension shifts a deadline by exactly the running time
+it removed, and a long limit costs one index lookup, not a walk over days.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from monitor.calendar import WorkCalendar
+from monitor.limits import Limit, Unit
+from monitor.timeutil import Zone
+
+
+class Timeline(Protocol):
+    """Running seconds of a unit, as a monotone function of the instant and its inverse."""
+
+    def count(self, instant: int) -> int: ...
+
+    def instant_at(self, count: int) -> int: ...
+
+    def run_from(self, start: int) -> int: ...
+
+    def provisional(self, first: int, last: int) -> bool: ...
+
+
+class WallTime:
+    """Every second runs (``h`` and ``d`` limits); ``d`` clocks start at the next local midnight."""
+
+    __slots__ = ("_next_midnight", "_zone")
+
+    def __init__(self, zone: Zone, next_midnight: bool) -> None:
+        self._zone = zone
+        self._next_midnight = next_midnight
+
+    def count(self, instant: int) -> int:
+        return instant
+
+    def instant_at(self, count: int) -> int:
+        return count
+
+    def run_from(self, start: int) -> int:
+        if not self._next_midnight:
+            return start
+        return self._zone.day_start(self._zone.local_day(start) + 1)
+
+    def provisional(self, first: int, last: int) -> bool:
+        return False
+
+
+class WorkingTime:
+    """Only working days run (``wd`` limits), each contributing 86 400 s, per the calendar."""
+
+    __slots__ = ("_calendar", "_zone")
+
+    def __init__(self, zone: Zone, calendar: WorkCalendar) -> None:
+        self._zone = zone
+        self._calendar = calendar
+
+    def count(self, instant: int) -> int:
+        return self._calendar.work_seconds(self._zone.to_local(instant))
+
+    def instant_at(self, count: int) -> int:
+        return self._zone.from_local(self._calendar.local_at(count))
+
+    def run_from(self, start: int) -> int:
+        return self._zone.day_start(self._zone.local_day(start) + 1)
+
+    def provisional(self, first: int, last: int) -> bool:
+        zone = self._zone
+        return self._calendar.provisional_between(zone.local_day(first), zone.local_day(last))
+
+
+class Timelines:
+    """The three timelines of one centre (zone + working-day calendar), built once and shared."""
+
+    __slots__ = ("_by_unit",)
+
+    def __init__(self, zone: Zone, calendar: WorkCalendar) -> None:
+        self._by_unit: dict[Unit, Timeline] = {
+            Unit.WORKING_DAYS: WorkingTime(zone, calendar),
+            Unit.DAYS: WallTime(zone, next_midnight=True),
+            Unit.HOURS: WallTime(zone, next_midnight=False),
+        }
+
+    def __getitem__(self, unit: Unit) -> Timeline:
+        return self._by_unit[unit]
+
+
+class Clock:
+    """A running budget. ``segments`` holds, for each stretch it ran, the instant it began
+    running and the time used before it; ``running`` is False while paused or stopped."""
+
+    __slots__ = ("budget", "run_from", "running", "segments", "start", "timeline", "unit", "used")
+
+    def __init__(self, timeline: Timeline, limit: Limit, start: int) -> None:
+        self.timeline = timeline
+        self.unit = limit.unit
+        self.budget = limit.seconds
+        self.start = start
+        self.run_from = timeline.run_from(start)
+        self.used = 0  # running time used up to the last pause (while paused: in total)
+        self.running = True
+        self.segments: list[tuple[int, int]] = [(self.run_from, 0)]
+
+    def used_at(self, instant: int) -> int:
+        """Running seconds used by ``instant`` (instants before the last change count as it)."""
+        if not self.running:
+            return self.used
+        base, before = self.segments[-1]
+        if instant <= base:
+            return before
+        timeline = self.timeline
+        return before + timeline.count(instant) - timeline.count(base)
+
+    def instant_for(self, used: int) -> int | None:
+        """The first instant at which ``used`` running seconds are reached; None if they are not
+        reached yet and the clock is paused."""
+        if used <= 0:
+            return self.run_from  # a zero budget ends with the start day (即办件)
+        if not self.running and used > self.used:
+            return None
+        timeline = self.timeline
+        for base, before in reversed(self.segments):
+            if before < used:
+                return timeline.instant_at(timeline.count(base) + used - before)
+        raise AssertionError("the first segment starts at zero")
+
+    @property
+    def deadline(self) -> int | None:
+        """The instant the budget is (or was) used up; None while paused with budget left."""
+        return self.instant_for(self.budget)
+
+    def remaining_at(self, instant: int) -> int:
+        """Budget minus running time used by ``instant`` (negative once overdue)."""
+        return self.budget - self.used_at(instant)
+
+    def pause(self, instant: int) -> None:
+        """Stop running at ``instant``, keeping the time used (暂停计时, and 办结 for good)."""
+        if self.running:
+            self.used = self.used_at(instant)
+            self.running = False
+
+    def resume(self, instant: int) -> None:
+        """Run again from ``instant`` (恢复计时); the start-day rule still applies."""
+        if not self.running:
+            self.segments.append((max(instant, self.run_from), self.used))
+            self.running = True
+
+    def extend(self, seconds: int) -> None:
+        """Add running time to the budget (延期)."""
+        self.budget += seconds
+
+    def provisional(self, until: int) -> bool:
+        """Whether the days counted up to the deadline (or ``until`` while paused) include a
+        provisional calendar year."""
+        last = self.deadline or until
+        return self.timeline.provisional(self.run_from, max(self.run_from, last - 1))

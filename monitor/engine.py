@@ -1,0 +1,141 @@
+"""The engine: many cases, one configuration. Pure: no Kafka, Redis, HTTP or wall clock.
+
+Adapters (the replay command, the stream workers, the API) hand it validated events and the
+current instant; it answers what became of each event and which alerts changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.alert import Alert
+from monitor.case import ORDER, Case, Fact, Outcome, Rules, SupervisorAction, Terms
+from monitor.clock import Timelines
+from monitor.config import Config, Item
+from monitor.events import Accepted, AnyEvent, FieldError, fingerprint
+from monitor.timeutil import zone
+
+
+@dataclass(slots=True)
+class Result:
+    """What became of one event: applied, duplicate, or refused with reasons; and the alerts
+    that changed because of it."""
+
+    outcome: Outcome | None
+    case_id: str
+    errors: list[FieldError] = field(default_factory=list)
+    changes: list[Alert] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.errors)
+
+
+class Engine:
+    """All open and closed cases held in memory, keyed by case id."""
+
+    def __init__(self, config: Config) -> None:
+        self.cases: dict[str, Case] = {}
+        self._timelines: dict[tuple[str, str], Timelines] = {}
+        self.config = config
+        self.rules = Rules(self._item, self._terms)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def reload(self, config: Config) -> list[Alert]:
+        """Swap the configuration and recompute every open case (e.g. a new calendar year)."""
+        self.config = config
+        self._timelines.clear()
+        changes: list[Alert] = []
+        for case in self.cases.values():
+            if case.is_open:
+                case.terms = self._rebind(case.terms)
+                case.recompute()
+                changes.extend(case.take_changes())
+        return changes
+
+    def _rebind(self, terms: Terms | None) -> Terms | None:
+        if terms is None:
+            return None
+        centre = self.config.centre(terms.center)
+        return Terms(terms.center, terms.department, terms.item, terms.promised, terms.statutory,
+                     terms.yellow_at, self._timelines_for(centre.timezone, centre.calendar),
+                     centre.timezone)
+
+    def _item(self, code: str) -> Item | None:
+        return self.config.catalog.get(code)
+
+    def _terms(self, center: str, department: str | None, item: Item,
+               accepted: Accepted | None) -> Terms:
+        centre = self.config.centre(center)
+        department = department or item.department
+        data = accepted.data if accepted is not None else None
+        return Terms(
+            center=center,
+            department=department,
+            item=item,
+            promised=(data.promised if data and data.promised else item.promised),
+            statutory=(data.statutory if data and data.statutory else item.statutory),
+            yellow_at=self.config.policy.yellow_at(item, center, department),
+            timelines=self._timelines_for(centre.timezone, centre.calendar),
+            zone_name=centre.timezone,
+        )
+
+    def _timelines_for(self, tz: str, calendar: str) -> Timelines:
+        timelines = self._timelines.get((tz, calendar))
+        if timelines is None:
+            timelines = Timelines(zone(tz), self.config.calendars.get(calendar))
+            self._timelines[(tz, calendar)] = timelines
+        return timelines
+
+    # -- events -------------------------------------------------------------------------------
+
+    def check(self, event: AnyEvent) -> list[FieldError]:
+        """Rules that need the configuration: the item must be in the catalog."""
+        code = event.item_code
+        if code is not None and code not in self.config.catalog:
+            return [FieldError("item_code", f"{code!r} is not in the catalog (事项目录)")]
+        return []
+
+    def offer(self, event: AnyEvent) -> Result:
+        """Apply one validated event to its case."""
+        errors = self.check(event)
+        if errors:
+            return Result(None, event.case_id, errors)
+        case = self.cases.get(event.case_id)
+        if case is None:
+            case = self.cases[event.case_id] = Case(event.case_id, self.rules)
+        fact = Fact(event.occurred_at, ORDER[event.type], event.event_id, event.source,
+                    fingerprint(event), event)
+        outcome = case.apply(fact)
+        if outcome is Outcome.CONFLICT:
+            return Result(outcome, event.case_id, [FieldError(
+                "event_id", f"{event.event_id!r} from {event.source!r} was already received "
+                "with different content (an event id is an idempotency key)")])
+        return Result(outcome, event.case_id, changes=case.take_changes())
+
+    def act(self, case_id: str, action: SupervisorAction) -> Alert | None:
+        """A supervisor's acknowledgement or cancellation of an alert of ``case_id``."""
+        case = self.cases.get(case_id)
+        return None if case is None else case.act(action)
+
+    def advance(self, case_id: str, now: int) -> list[Alert]:
+        """Let time run for one case; the alerts that fired or resolved on the way."""
+        case = self.cases[case_id]
+        case.advance(now)
+        return case.take_changes()
+
+    def next_change(self, case_id: str) -> int | None:
+        """When this case's light or alerts next change without new events."""
+        return self.cases[case_id].next_change()
+
+    def view(self, case_id: str, now: int) -> dict[str, Any]:
+        """The case object (SPEC §6) as of ``now``."""
+        return self.cases[case_id].view(now)
+
+    def views(self, now: int) -> Iterator[dict[str, Any]]:
+        """Every case as of ``now``, sorted by case id."""
+        for case_id in sorted(self.cases):
+            yield self.cases[case_id].view(now)
