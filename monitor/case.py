@@ -507,9 +507,13 @@ class Case:
         promised = self.promised
         if promised is not None and _SLOT_OVERDUE not in active:
             threshold = self._yellow_threshold(promised)
-            if _SLOT_WARNING not in active and threshold < promised.budget:
+            deadline = promised.deadline
+            # A case already past its deadline when this state began (deemed acceptance, a
+            # short extension) goes straight to red, without a yellow raised at the same instant.
+            if (_SLOT_WARNING not in active and threshold < promised.budget
+                    and (deadline is None or deadline > self.time)):
                 yield promised.instant_for(threshold), 1, self._turn_yellow
-            yield promised.deadline, 2, self._turn_red
+            yield deadline, 2, self._turn_red
         if self.statutory is not None and _SLOT_STATUTORY not in active:
             yield self.statutory.deadline, 3, self._statutory_passed
         if self.materials is not None and _SLOT_MATERIALS not in active:
@@ -661,8 +665,8 @@ class Case:
             "statutory": str(terms.statutory) if terms else None,
             "extended": self.extended_s // (3600 if terms and terms.promised.unit.family ==
                                             "hours" else 86400),
-            "alerts": [alert_view(alert, fmt) for alert in
-                       sorted(self.alerts.values(), key=lambda a: (a.fired_at, a.kind, a.id))],
+            "alerts": [alert_view(alert, fmt) for alert in  # stable: raise order within a second
+                       sorted(self.alerts.values(), key=lambda a: a.fired_at)],
             "as_of": fmt(instant),
         }
 

@@ -1,0 +1,222 @@
+"""Property-based tests: the rules that must compose, checked on generated histories."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.calendar import load_calendars
+from monitor.clock import Clock, Timelines
+from monitor.config import ConfigFiles
+from monitor.engine import Engine
+from monitor.events import parse_event
+from monitor.limits import Limit, Unit
+from monitor.timeutil import zone
+
+CATALOG = Path(__file__).resolve().parents[2] / "monitor" / "data" / "catalog.yaml"
+SHANGHAI = zone("Asia/Shanghai")
+TIMELINES = Timelines(SHANGHAI, load_calendars().get("cn"))
+START_2025 = 1_735_660_800  # 2025-01-01T00:00:00+08:00
+SPAN = 3 * 365 * 86_400  # into 2027, so provisional days are exercised too
+
+instants = st.integers(min_value=START_2025, max_value=START_2025 + SPAN)
+units = st.sampled_from(list(Unit))
+
+
+def deadline(limit: Limit, start: int) -> int:
+    clock = Clock(TIMELINES[limit.unit], limit, start)
+    assert clock.deadline is not None
+    return clock.deadline
+
+
+@given(start=instants, unit=units, a=st.integers(0, 400), b=st.integers(0, 400))
+def test_deadline_is_monotone_in_the_budget(start: int, unit: Unit, a: int, b: int) -> None:
+    low, high = sorted((a, b))
+    first, second = deadline(Limit(low, unit), start), deadline(Limit(high, unit), start)
+    assert first <= second
+    if low < high:
+        assert first < second
+
+
+@given(start=instants, unit=units, amount=st.integers(0, 60))
+def test_deadline_uses_exactly_the_budget(start: int, unit: Unit, amount: int) -> None:
+    limit = Limit(amount, unit)
+    clock = Clock(TIMELINES[unit], limit, start)
+    end = clock.deadline
+    assert end is not None and end >= start
+    assert clock.used_at(end) == limit.seconds
+    if amount:
+        assert clock.used_at(end - 1) < limit.seconds  # the *first* instant the budget is reached
+
+
+@given(start=instants, unit=units, amount=st.integers(1, 60),
+       pause_after=st.integers(0, 40 * 86_400), pause_for=st.integers(0, 20 * 86_400))
+def test_a_suspension_shifts_the_deadline_by_the_running_time_it_removed(
+    start: int, unit: Unit, amount: int, pause_after: int, pause_for: int
+) -> None:
+    limit = Limit(amount, unit)
+    timeline = TIMELINES[unit]
+    plain = deadline(limit, start)
+    paused_at, resumed_at = start + pause_after, start + pause_after + pause_for
+    clock = Clock(timeline, limit, start)
+    clock.pause(paused_at)
+    clock.resume(resumed_at)
+    shifted = clock.deadline
+    assert shifted is not None
+    if paused_at >= plain:
+        assert shifted == plain  # suspended after the deadline: it stays where it was
+        return
+    removed = timeline.count(max(resumed_at, clock.run_from)) - timeline.count(
+        max(paused_at, clock.run_from))
+    assert timeline.count(shifted) - timeline.count(plain) == removed
+    if unit is not Unit.WORKING_DAYS:
+        assert shifted - plain == removed  # every second runs: the wall-clock shift is the same
+
+
+# -- whole histories -------------------------------------------------------------------------
+
+ITEMS = ["FOOD-LICENSE", "BIZ-REG", "ID-CARD", "PRINT-SEAL", "SOCIAL-CARD"]
+OPS = ["suspend", "resume", "extend", "step_start", "step_done", "materials", "correction",
+       "resubmit", "deliver", "complete", "withdraw", "reject"]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A plausible case history — opening, then a random walk of events, violations included."""
+    t = draw(st.integers(START_2025, START_2025 + 2 * 365 * 86_400))
+    item = draw(st.sampled_from(ITEMS))
+    events: list[dict[str, Any]] = []
+
+    def add(kind: str, **fields: Any) -> None:
+        events.append({"event_id": f"e{len(events)}", "type": f"case.{kind}", "case_id": "P-1",
+                       "occurred_at": SHANGHAI.format(t), "source": "prop", **fields})
+
+    opening = {"center": "GZ", "item_code": item}
+    if draw(st.booleans()):
+        add("submitted", **opening)
+        t += draw(st.integers(0, 12 * 86_400))
+    if draw(st.booleans()):
+        data: dict[str, Any] = {}
+        if draw(st.booleans()):
+            data = {"mode": "tolerance", "materials_due": f"{draw(st.integers(0, 5))}wd"}
+        add("accepted", **opening, data=data)
+    for _ in range(draw(st.integers(0, 8))):
+        t += draw(st.integers(0, 6 * 86_400))
+        op = draw(st.sampled_from(OPS))
+        if op == "suspend":
+            reason = draw(st.sampled_from(["supplement", "inspection", "other"]))
+            data = {"reason": reason}
+            if draw(st.booleans()):
+                data["expected"] = f"{draw(st.integers(0, 3))}wd"
+            add("suspended", data=data)
+        elif op == "resume":
+            add("resumed")
+        elif op == "extend":
+            add("extended", data={"by": f"{draw(st.integers(1, 8))}wd", "approved_by": "x"})
+        elif op == "step_start":
+            add("step_started", data={"step": draw(st.sampled_from(["审查", "勘验"])),
+                                      "limit": f"{draw(st.integers(0, 3))}wd"})
+        elif op == "step_done":
+            add("step_completed", data={"step": draw(st.sampled_from(["审查", "勘验"]))})
+        elif op == "materials":
+            add("materials_completed")
+        elif op == "correction":
+            add("correction_requested")
+        elif op == "resubmit":
+            add("submitted", **opening)
+        elif op == "deliver":
+            add("delivered")
+        elif op == "reject":
+            add("rejected", data={"reason": draw(st.sampled_from(["", "材料不符"]))})
+        else:
+            add(op.replace("complete", "completed").replace("withdraw", "withdrawn"))
+    return events
+
+
+CONFIG = ConfigFiles(CATALOG).load()  # shared: the calendar index is built once
+
+
+def engine() -> Engine:
+    return Engine(CONFIG)
+
+
+def settle(view: dict[str, Any]) -> dict[str, Any]:
+    """A view without the alerts that only the arrival order produced (resolved as corrected)."""
+    alerts = [a for a in view["alerts"] if a["resolution"] != "corrected"]
+    return {**view, "alerts": sorted(alerts, key=lambda a: a["id"])}
+
+
+def run(events: list[dict[str, Any]], now: int, ticks: list[int] | None = None) -> Engine:
+    subject = engine()
+    for index, raw in enumerate(events):
+        result = subject.offer(parse_event(raw))
+        assert not result.refused, result.errors
+        if ticks is not None and index < len(ticks) and "P-1" in subject.cases:
+            subject.advance("P-1", ticks[index])
+    subject.advance("P-1", now)
+    return subject
+
+
+NOW_OFFSET = 90 * 86_400
+PROPERTY_SETTINGS = settings(max_examples=150, deadline=None,
+                             suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY_SETTINGS
+@given(events=histories(), seed=st.randoms(use_true_random=False))
+def test_a_shuffled_history_gives_the_same_case(events: list[dict[str, Any]],
+                                                seed: random.Random) -> None:
+    if not events:
+        return
+    now = START_2025 + 3 * 365 * 86_400 + NOW_OFFSET
+    in_order = run(events, now).view("P-1", now)
+    shuffled = list(events)
+    seed.shuffle(shuffled)
+    assert settle(run(shuffled, now).view("P-1", now)) == settle(in_order)
+
+
+@PROPERTY_SETTINGS
+@given(events=histories(), data=st.data())
+def test_incremental_equals_full_recompute(events: list[dict[str, Any]],
+                                           data: st.DataObject) -> None:
+    if not events:
+        return
+    now = START_2025 + 3 * 365 * 86_400 + NOW_OFFSET
+    # Timers fire between events (never past the next event), as the workers' timers do.
+    times = [parse_event(e).occurred_at for e in events]
+    ticks = [data.draw(st.integers(times[i], times[i + 1])) for i in range(len(times) - 1)]
+    incremental = run(events, now, ticks)
+    case = incremental.cases["P-1"]
+    before = case.view(now)
+    assert all(a["resolution"] != "corrected" for a in before["alerts"])
+    case.recompute()
+    assert case.view(now) == before
+
+
+@PROPERTY_SETTINGS
+@given(events=histories())
+def test_next_change_is_when_something_changes(events: list[dict[str, Any]]) -> None:
+    if not events:
+        return
+    subject = run(events, 0)
+    case = subject.cases["P-1"]
+    for _ in range(6):
+        due = case.next_change()
+        if due is None:
+            return
+        case.advance(due - 1)
+        assert not case.take_changes(), "nothing may change before next_change"
+        case.advance(due)
+        assert case.take_changes(), "next_change must name an instant at which alerts change"
+
+
+@pytest.mark.parametrize("unit", list(Unit))
+def test_zero_budget_ends_with_the_start_day_or_instant(unit: Unit) -> None:
+    start = START_2025 + 10 * 3600
+    expected = start if unit is Unit.HOURS else SHANGHAI.day_start(SHANGHAI.local_day(start) + 1)
+    assert deadline(Limit(0, unit), start) == expected
