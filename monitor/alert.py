@@ -85,11 +85,23 @@ def alert_id(case_id: str, kind: AlertKind, subject: str) -> str:
 class Alert:
     """One alert of one case: raised at ``fired_at`` (event time), resolved at ``resolved_at``."""
 
-    __slots__ = ("acknowledged_at", "case_id", "detail", "fired_at", "id", "kind", "note",
-                 "resolution", "resolved_at", "status", "subject")
+    __slots__ = (
+        "acknowledged_at",
+        "case_id",
+        "detail",
+        "fired_at",
+        "id",
+        "kind",
+        "note",
+        "resolution",
+        "resolved_at",
+        "status",
+        "subject",
+    )
 
-    def __init__(self, case_id: str, kind: AlertKind, subject: str, fired_at: int,
-                 detail: str = "") -> None:
+    def __init__(
+        self, case_id: str, kind: AlertKind, subject: str, fired_at: int, detail: str = ""
+    ) -> None:
         self.id = alert_id(case_id, kind, subject)
         self.case_id = case_id
         self.kind = kind
@@ -120,5 +132,4 @@ class Alert:
 
     def state(self) -> tuple[object, ...]:
         """What a notifier or the read model needs to know changed."""
-        return (self.status, self.fired_at, self.resolved_at, self.resolution,
-                self.acknowledged_at)
+        return (self.status, self.fired_at, self.resolved_at, self.resolution, self.acknowledged_at)

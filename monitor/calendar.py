@@ -11,7 +11,6 @@ seconds lie before a local instant, and at which local instant a given count is 
 
 from __future__ import annotations
 
-import bisect
 from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,8 +75,8 @@ class WorkCalendar:
         self._before = array("q", [0])
         self._workdays = array("q")
         count = 0
-        for index, working in enumerate(self._is_work):
-            if working:
+        for index, flag in enumerate(self._is_work):
+            if flag:
                 self._workdays.append(_FIRST_DAY + index)
                 count += 1
             self._before.append(count)
@@ -133,7 +132,9 @@ class WorkCalendar:
     def _index(self, day: int) -> int:
         index = day - _FIRST_DAY
         if not 0 <= index < len(self._is_work):
-            raise OutOfCalendar(f"dates must lie between {FIRST_YEAR}-01-01 and {END_YEAR - 1}-12-31")
+            raise OutOfCalendar(
+                f"dates must lie between {FIRST_YEAR}-01-01 and {END_YEAR - 1}-12-31"
+            )
         return index
 
 
@@ -155,7 +156,9 @@ def provisional_holidays(year: int, festivals: Mapping[str, date] | None) -> fro
 class Calendars:
     """Every calendar id known: shipped schedules overridden by operators' year files."""
 
-    def __init__(self, schedules: Iterable[YearSchedule], festivals: Mapping[int, Mapping[str, date]]):
+    def __init__(
+        self, schedules: Iterable[YearSchedule], festivals: Mapping[int, Mapping[str, date]]
+    ):
         self._festivals = festivals
         self._schedules: dict[str, dict[int, YearSchedule]] = {}
         for schedule in schedules:
@@ -200,7 +203,9 @@ def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:
     except yaml.YAMLError as exc:
         raise CalendarError(f"{name}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise CalendarError(f"{name}: must be a mapping with calendar, year, source, holidays, workdays")
+        raise CalendarError(
+            f"{name}: must be a mapping with calendar, year, source, holidays, workdays"
+        )
     unknown = set(raw) - {"calendar", "year", "source", "holidays", "workdays"}
     if unknown:
         raise CalendarError(f"{name}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
@@ -209,7 +214,9 @@ def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:
         raise CalendarError(f"{name}: calendar: must be a non-empty string such as cn")
     year = raw.get("year")
     if not isinstance(year, int) or not FIRST_YEAR <= year < END_YEAR:
-        raise CalendarError(f"{name}: year: must be a whole number from {FIRST_YEAR} to {END_YEAR - 1}")
+        raise CalendarError(
+            f"{name}: year: must be a whole number from {FIRST_YEAR} to {END_YEAR - 1}"
+        )
     source = raw.get("source")
     if not isinstance(source, str) or not source.strip():
         raise CalendarError(f"{name}: source: must name the notice the schedule comes from")
@@ -237,7 +244,9 @@ def _dates(name: str, key: str, values: Any, year: int) -> frozenset[date]:
         try:
             day = value if isinstance(value, date) else date.fromisoformat(str(value))
         except ValueError:
-            raise CalendarError(f"{name}: {key}[{position}]: {value!r} is not a YYYY-MM-DD date") from None
+            raise CalendarError(
+                f"{name}: {key}[{position}]: {value!r} is not a YYYY-MM-DD date"
+            ) from None
         if day.year != year:
             raise CalendarError(f"{name}: {key}[{position}]: {day.isoformat()} is not in {year}")
         days.add(day)

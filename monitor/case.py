@@ -14,6 +14,7 @@ time and the new instant fires at its own instant, in order, so alert instants a
 from __future__ import annotations
 
 import bisect
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum, StrEnum
@@ -33,6 +34,7 @@ from monitor.events import (
     StepStarted,
     Suspended,
     SuspendReason,
+    parse_event,
 )
 from monitor.limits import Limit
 
@@ -72,20 +74,20 @@ class Command(Enum):
     CANCEL = "cancel"
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """An accepted event with what ordering and duplicate detection need."""
+Fact = tuple[int, int, str, str, bytes]
+"""One accepted event as a case keeps it: ``(occurred_at, type order, event_id, source, JSON)``.
 
-    at: int
-    rank: int
-    event_id: str
-    source: str
-    fingerprint: bytes
-    event: AnyEvent
+A plain tuple sorts in event-time order (ties within a second follow the order of the contract's
+type table, then the event id) and costs a few hundred bytes: the event itself is kept as its
+JSON and parsed again only when the case is replayed."""
 
-    @property
-    def key(self) -> tuple[int, int, str, str]:
-        return (self.at, self.rank, self.event_id, self.source)
+
+def fact_of(event: AnyEvent, raw: bytes | None = None) -> Fact:
+    """The fact of an event, keeping ``raw`` (the bytes it arrived as) when the caller has them."""
+    blob = (
+        raw if raw is not None else event.__pydantic_serializer__.to_json(event, exclude_none=True)
+    )
+    return (event.occurred_at, ORDER[event.type], event.event_id, sys.intern(event.source), blob)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +117,11 @@ class Terms:
 class Rules:
     """What cases need from the configuration: items, thresholds, timelines per centre."""
 
-    def __init__(self, item: Callable[[str], Item | None],
-                 terms: Callable[[str, str | None, Item, Accepted | None], Terms]) -> None:
+    def __init__(
+        self,
+        item: Callable[[str], Item | None],
+        terms: Callable[[str, str | None, Item, Accepted | None], Terms],
+    ) -> None:
         self.item = item
         self.terms = terms
 
@@ -134,11 +139,37 @@ class Case:
     """The state of one case, built from its history; see the module docstring."""
 
     __slots__ = (
-        "_changes", "_next", "accepted_at", "actions", "active", "alerts", "case_id",
-        "closed_at", "closed_deadline", "closed_statutory", "deemed", "explicit", "extended_s",
-        "facts", "handler", "intake", "materials", "occurrences", "promised", "rules", "status",
-        "statutory", "steps", "submitted_at", "supplements", "suspended", "suspension", "terms",
-        "time", "window",
+        "_changes",
+        "_item",
+        "_next",
+        "accepted_at",
+        "actions",
+        "active",
+        "alerts",
+        "case_id",
+        "closed_at",
+        "closed_deadline",
+        "closed_statutory",
+        "deemed",
+        "explicit",
+        "extended_s",
+        "facts",
+        "handler",
+        "intake",
+        "materials",
+        "occurrences",
+        "promised",
+        "rules",
+        "status",
+        "statutory",
+        "steps",
+        "submitted_at",
+        "supplements",
+        "suspended",
+        "suspension",
+        "terms",
+        "time",
+        "window",
     )
 
     def __init__(self, case_id: str, rules: Rules) -> None:
@@ -146,7 +177,7 @@ class Case:
         self.rules = rules
         self.facts: list[Fact] = []
         self.actions: list[SupervisorAction] = []
-        self.terms: Terms | None = None
+        self._item: Item | None = None  # the catalog item as first seen: later edits do not apply
         self.time = 0
         self.alerts: dict[str, Alert] = {}
         self._changes: dict[str, Alert] = {}
@@ -155,6 +186,7 @@ class Case:
     # -- state ------------------------------------------------------------------------------
 
     def _reset(self) -> None:
+        self.terms: Terms | None = None
         self.status: Status | None = None  # None until the first opening event
         self.deemed = False  # accepted by art. 32 (intake clock ran out)
         self.explicit = False  # a case.accepted was applied
@@ -176,7 +208,7 @@ class Case:
         self.closed_statutory: int | None = None
         self.handler: str | None = None
         self.window: str | None = None
-        self._next: tuple[int, int, Callable[[int], None]] | None | bool = True  # True: stale
+        self._next: tuple[int, int, Callable[[int], None]] | bool | None = True  # True: stale
 
     @property
     def is_open(self) -> bool:
@@ -185,19 +217,25 @@ class Case:
 
     # -- input ------------------------------------------------------------------------------
 
-    def apply(self, fact: Fact) -> Outcome:
-        """Take one validated event: apply it in event-time order, or say it is a duplicate."""
-        for known in self.facts:
-            if known.event_id == fact.event_id and known.source == fact.source:
-                same = known.fingerprint == fact.fingerprint
-                return Outcome.DUPLICATE if same else Outcome.CONFLICT
+    def apply(self, event: AnyEvent, fact: Fact | None = None) -> Outcome:
+        """Take one validated event: apply it in event-time order, or say it is a duplicate.
+
+        ``fact`` is the event's :func:`fact_of` when the caller built it (with the raw bytes)."""
         facts = self.facts
-        if fact.at >= self.time and (not facts or fact.key > facts[-1].key):
-            self.advance(fact.at)
+        if fact is None:
+            fact = fact_of(event)
+        event_id, source = fact[2], fact[3]
+        for known in facts:
+            if known[2] == event_id and known[3] == source:
+                same = known[4] == fact[4] or parse_event(known[4]) == event
+                return Outcome.DUPLICATE if same else Outcome.CONFLICT
+        at = fact[0]
+        if at >= self.time and (not facts or fact > facts[-1]):
+            self.advance(at)
             facts.append(fact)
-            self._apply(fact)
+            self._apply(at, event)
         else:
-            bisect.insort(facts, fact, key=lambda f: f.key)
+            bisect.insort(facts, fact)
             self._replay()
         return Outcome.APPLIED
 
@@ -206,8 +244,9 @@ class Case:
         if action.alert_id not in self.alerts:
             return None
         self.advance(action.at)
-        action = SupervisorAction(max(action.at, self.time), action.alert_id, action.command,
-                                  action.note)
+        action = SupervisorAction(
+            max(action.at, self.time), action.alert_id, action.command, action.note
+        )
         self.actions.append(action)
         self._act(action)
         return self.alerts[action.alert_id]
@@ -250,12 +289,13 @@ class Case:
         actions = iter(self.actions)
         action = next(actions, None)
         for fact in self.facts:
-            while action is not None and action.at < fact.at:
+            at = fact[0]
+            while action is not None and action.at < at:
                 self.advance(action.at)
                 self._act(action)
                 action = next(actions, None)
-            self.advance(fact.at)
-            self._apply(fact)
+            self.advance(at)
+            self._apply(at, parse_event(fact[4]))
         while action is not None:
             self.advance(action.at)
             self._act(action)
@@ -267,20 +307,20 @@ class Case:
                     alert.resolve(self.time, Resolution.CORRECTED)
                 self.alerts[alert_id] = alert
         self._changes = {
-            alert_id: alert for alert_id, alert in self.alerts.items()
+            alert_id: alert
+            for alert_id, alert in self.alerts.items()
             if before.get(alert_id) != alert.state()
         }
 
     # -- events -----------------------------------------------------------------------------
 
-    def _apply(self, fact: Fact) -> None:
-        event = fact.event
+    def _apply(self, at: int, event: AnyEvent) -> None:
         if event.handler is not None:
             self.handler = event.handler
         if event.window is not None:
             self.window = event.window
         self._next = True
-        _HANDLERS[event.type](self, fact.at, event)
+        _HANDLERS[event.type](self, at, event)
 
     def _on_submitted(self, at: int, event: AnyEvent) -> None:
         if self.status not in (None, Status.SUBMITTED):
@@ -304,8 +344,9 @@ class Case:
         self.explicit = True
         if self.deemed:
             self._resolve(_SLOT_INTAKE, at, Resolution.ACCEPTED)
-            if self.promised is not None and (terms.promised.seconds + self.extended_s !=
-                                              self.promised.budget):
+            if self.promised is not None and (
+                terms.promised.seconds + self.extended_s != self.promised.budget
+            ):
                 # Limits given at acceptance replace the catalog's from the start. The replay
                 # takes these terms from the first event on, so it never comes back here.
                 self._replay()
@@ -333,8 +374,12 @@ class Case:
         if self.status is Status.OPEN:
             self._violation(at, event, "不予受理 after the case was accepted")
         if not (event.data.reason or "").strip():
-            self._raise(AlertKind.REJECTION_WITHOUT_REASON, event.event_id, at,
-                        "不予受理 without a reason (应当说明理由)")
+            self._raise(
+                AlertKind.REJECTION_WITHOUT_REASON,
+                event.event_id,
+                at,
+                "不予受理 without a reason (应当说明理由)",
+            )
         self._close(at, Status.REJECTED, Resolution.REJECTED)
         return None
 
@@ -371,13 +416,21 @@ class Case:
             clock.pause(at)
         reason = event.data.reason
         if reason is SuspendReason.OTHER:
-            self._raise(AlertKind.NON_STATUTORY_SUSPENSION, event.event_id, at,
-                        "suspended for a reason outside the statute")
+            self._raise(
+                AlertKind.NON_STATUTORY_SUSPENSION,
+                event.event_id,
+                at,
+                "suspended for a reason outside the statute",
+            )
         if reason is SuspendReason.SUPPLEMENT:
             self.supplements += 1
             if self.supplements > 1:
-                self._raise(AlertKind.REPEATED_CORRECTION, event.event_id, at,
-                            f"补正 number {self.supplements} (一次性告知)")
+                self._raise(
+                    AlertKind.REPEATED_CORRECTION,
+                    event.event_id,
+                    at,
+                    f"补正 number {self.supplements} (一次性告知)",
+                )
         expected = event.data.expected
         if expected is not None:
             assert self.terms is not None
@@ -403,11 +456,16 @@ class Case:
             return self._violation(at, event, "case.extended while the case is not open")
         assert statutory is not None and terms is not None
         if by.unit.family != terms.promised.unit.family:
-            return self._violation(at, event, f"extension {by} is not in the case's unit "
-                                              f"({terms.promised.unit.value})")
-        if promised.used_at(at) >= promised.budget:
-            self._raise(AlertKind.LATE_EXTENSION, event.event_id, at,
-                        "延期 granted after the promised deadline had passed")
+            return self._violation(
+                at, event, f"extension {by} is not in the case's unit ({terms.promised.unit.value})"
+            )
+        if promised.passed(at):
+            self._raise(
+                AlertKind.LATE_EXTENSION,
+                event.event_id,
+                at,
+                "延期 granted after the promised deadline had passed",
+            )
         cap = terms.item.extension_max
         before = self.extended_s
         self.extended_s += by.seconds
@@ -415,14 +473,17 @@ class Case:
         allowed = self.extended_s if cap is None else min(self.extended_s, cap.seconds)
         statutory.extend(allowed - (before if cap is None else min(before, cap.seconds)))
         if cap is not None and self.extended_s > cap.seconds >= before:
-            self._raise(AlertKind.EXTENSION_EXCEEDS_STATUTORY, event.event_id, at,
-                        f"extensions exceed the legal cap of {cap}")
-        used = promised.used_at(at)
-        if used < promised.budget:
+            self._raise(
+                AlertKind.EXTENSION_EXCEEDS_STATUTORY,
+                event.event_id,
+                at,
+                f"extensions exceed the legal cap of {cap}",
+            )
+        if not promised.passed(at):
             self._resolve(_SLOT_OVERDUE, at, Resolution.EXTENDED)
-        if used < self._yellow_threshold(promised):
+        if promised.used_at(at) < self._yellow_threshold(promised):
             self._resolve(_SLOT_WARNING, at, Resolution.EXTENDED)
-        if statutory.used_at(at) < statutory.budget:
+        if not statutory.passed(at):
             self._resolve(_SLOT_STATUTORY, at, Resolution.EXTENDED)
         return None
 
@@ -470,59 +531,68 @@ class Case:
                 yield clock
 
     def _terms(self, event: AnyEvent, accepted: Accepted | None) -> Terms:
-        current = self.terms
         item_code = event.item_code
         assert item_code is not None and event.center is not None
-        if current is not None and current.item.code == item_code:
-            item = current.item
-        else:
-            found = self.rules.item(item_code)
-            assert found is not None, "the engine refuses items missing from the catalog"
-            item = found
-        terms = self.rules.terms(event.center, event.department, item, accepted)
-        if accepted is None and current is not None and current.item is item:
-            terms = current  # a resubmission keeps limits given at acceptance
-        self.terms = terms
-        return terms
+        item = self._item
+        if item is None or item.code != item_code:
+            item = self.rules.item(item_code)
+            assert item is not None, "the engine refuses items missing from the catalog"
+            self._item = item
+        if accepted is None:
+            # Limits given at acceptance apply from the start, also to a deemed acceptance.
+            rank = ORDER[EventType.ACCEPTED]
+            first = next((fact for fact in self.facts if fact[1] == rank), None)
+            accepted = parse_event(first[4]) if first else None  # type: ignore[assignment]
+        self.terms = self.rules.terms(event.center, event.department, item, accepted)
+        return self.terms
 
     # -- thresholds -------------------------------------------------------------------------
 
     def _due(self) -> tuple[int, int, Callable[[int], None]] | None:
+        """The earliest threshold still to fire, as (instant, order, action); cached until the
+        state changes."""
         cached = self._next
         if cached is not True:
             return cached  # type: ignore[return-value]
         best: tuple[int, int, Callable[[int], None]] | None = None
-        for candidate in self._candidates():
-            if candidate[0] is not None and (best is None or candidate[:2] < best[:2]):
-                best = candidate  # type: ignore[assignment]
+        for at, order, fire in self._candidates():
+            if at is not None and (
+                best is None or at < best[0] or (at == best[0] and order < best[1])
+            ):
+                best = (at, order, fire)
         self._next = best
         return best
 
-    def _candidates(self) -> Iterator[tuple[int | None, int, Callable[[int], None]]]:
+    def _candidates(self) -> list[tuple[int | None, int, Callable[[int], None]]]:
+        found: list[tuple[int | None, int, Callable[[int], None]]] = []
+        status = self.status
+        if status is Status.SUBMITTED:
+            if self.intake is not None:
+                found.append((self.intake.deadline, 0, self._intake_ran_out))
+            return found
+        if status is not Status.OPEN or self.closed_at is not None:
+            return found
         active = self.active
-        if self.status is Status.SUBMITTED and self.intake is not None:
-            yield self.intake.deadline, 0, self._intake_ran_out
-        if self.status is not Status.OPEN or not self.is_open:
-            return
         promised = self.promised
         if promised is not None and _SLOT_OVERDUE not in active:
-            threshold = self._yellow_threshold(promised)
             deadline = promised.deadline
-            # A case already past its deadline when this state began (deemed acceptance, a
-            # short extension) goes straight to red, without a yellow raised at the same instant.
-            if (_SLOT_WARNING not in active and threshold < promised.budget
-                    and (deadline is None or deadline > self.time)):
-                yield promised.instant_for(threshold), 1, self._turn_yellow
-            yield deadline, 2, self._turn_red
+            if _SLOT_WARNING not in active:
+                threshold = self._yellow_threshold(promised)
+                # A case already past its deadline when this state began (deemed acceptance, a
+                # short extension) goes straight to red, without a yellow at the same instant.
+                if threshold < promised.budget and (deadline is None or deadline > self.time):
+                    found.append((promised.instant_for(threshold), 1, self._turn_yellow))
+            found.append((deadline, 2, self._turn_red))
         if self.statutory is not None and _SLOT_STATUTORY not in active:
-            yield self.statutory.deadline, 3, self._statutory_passed
+            found.append((self.statutory.deadline, 3, self._statutory_passed))
         if self.materials is not None and _SLOT_MATERIALS not in active:
-            yield self.materials.deadline, 4, self._materials_overdue
+            found.append((self.materials.deadline, 4, self._materials_overdue))
         for step, clock in self.steps.items():
             if clock is not None and _SLOT_STEP + step not in active:
-                yield clock.deadline, 5, _StepDue(self, step)
+                found.append((clock.deadline, 5, _StepDue(self, step)))
         if self.suspension is not None and _SLOT_SUSPENSION not in active:
-            yield self.suspension.deadline, 6, self._suspension_overdue
+            found.append((self.suspension.deadline, 6, self._suspension_overdue))
+        return found
 
     def _yellow_threshold(self, clock: Clock) -> int:
         assert self.terms is not None
@@ -532,32 +602,62 @@ class Case:
     def _intake_ran_out(self, at: int) -> None:
         intake, terms = self.intake, self.terms
         assert intake is not None and terms is not None
-        self._raise(AlertKind.INTAKE_OVERDUE, str(self.occurrences.get(_SLOT_INTAKE, 1)), at,
-                    "受理时限 passed: deemed accepted (行政许可法 art. 32)", slot=_SLOT_INTAKE)
+        self._raise(
+            AlertKind.INTAKE_OVERDUE,
+            str(self.occurrences.get(_SLOT_INTAKE, 1)),
+            at,
+            "受理时限 passed: deemed accepted (行政许可法 art. 32)",
+            slot=_SLOT_INTAKE,
+        )
         self.deemed = True
         self.accepted_at = intake.start
         self._open(intake.start, terms)
 
     def _turn_yellow(self, at: int) -> None:
-        self._raise(AlertKind.DEADLINE_WARNING, self._occurrence(_SLOT_WARNING), at,
-                    "promised deadline approaching", slot=_SLOT_WARNING)
+        self._raise(
+            AlertKind.DEADLINE_WARNING,
+            self._occurrence(_SLOT_WARNING),
+            at,
+            "promised deadline approaching",
+            slot=_SLOT_WARNING,
+        )
 
     def _turn_red(self, at: int) -> None:
         self._resolve(_SLOT_WARNING, at, Resolution.SUPERSEDED)
-        self._raise(AlertKind.DEADLINE_OVERDUE, self._occurrence(_SLOT_OVERDUE), at,
-                    "promised deadline passed", slot=_SLOT_OVERDUE)
+        self._raise(
+            AlertKind.DEADLINE_OVERDUE,
+            self._occurrence(_SLOT_OVERDUE),
+            at,
+            "promised deadline passed",
+            slot=_SLOT_OVERDUE,
+        )
 
     def _statutory_passed(self, at: int) -> None:
-        self._raise(AlertKind.STATUTORY_OVERDUE, self._occurrence(_SLOT_STATUTORY), at,
-                    "statutory deadline passed", slot=_SLOT_STATUTORY)
+        self._raise(
+            AlertKind.STATUTORY_OVERDUE,
+            self._occurrence(_SLOT_STATUTORY),
+            at,
+            "statutory deadline passed",
+            slot=_SLOT_STATUTORY,
+        )
 
     def _materials_overdue(self, at: int) -> None:
-        self._raise(AlertKind.MATERIALS_OVERDUE, "1", at, "容缺 materials not completed in time",
-                    slot=_SLOT_MATERIALS)
+        self._raise(
+            AlertKind.MATERIALS_OVERDUE,
+            "1",
+            at,
+            "容缺 materials not completed in time",
+            slot=_SLOT_MATERIALS,
+        )
 
     def _suspension_overdue(self, at: int) -> None:
-        self._raise(AlertKind.SUSPENSION_OVERDUE, str(self.occurrences.get(_SLOT_SUSPENSION, 1)),
-                    at, "still suspended past the expected time", slot=_SLOT_SUSPENSION)
+        self._raise(
+            AlertKind.SUSPENSION_OVERDUE,
+            str(self.occurrences.get(_SLOT_SUSPENSION, 1)),
+            at,
+            "still suspended past the expected time",
+            slot=_SLOT_SUSPENSION,
+        )
 
     # -- alerts -----------------------------------------------------------------------------
 
@@ -566,8 +666,9 @@ class Case:
         self.occurrences[slot] = count
         return str(count)
 
-    def _raise(self, kind: AlertKind, subject: str, at: int, detail: str,
-               slot: str | None = None) -> None:
+    def _raise(
+        self, kind: AlertKind, subject: str, at: int, detail: str, slot: str | None = None
+    ) -> None:
         alert = Alert(self.case_id, kind, subject, at, detail)
         self.alerts[alert.id] = alert
         self._changes[alert.id] = alert
@@ -608,19 +709,21 @@ class Case:
         clock = self.promised if self.status is Status.OPEN else self.intake
         if clock is None:
             return Light.GREEN
-        used = clock.used_at(instant)
-        if used >= clock.budget:
+        if clock.passed(instant):
             return Light.RED if clock is self.promised else Light.YELLOW
-        if used >= self._yellow_threshold(clock) and self._yellow_threshold(clock) < clock.budget:
+        threshold = self._yellow_threshold(clock)
+        if threshold < clock.budget and clock.used_at(instant) >= threshold:
             return Light.YELLOW
         return Light.GREEN
 
     @property
     def breached(self) -> bool:
         """Ever red: the promised deadline passed while open (and no correction took it back)."""
-        return any(alert.kind is AlertKind.DEADLINE_OVERDUE
-                   and alert.resolution is not Resolution.CORRECTED
-                   for alert in self.alerts.values())
+        return any(
+            alert.kind is AlertKind.DEADLINE_OVERDUE
+            and alert.resolution is not Resolution.CORRECTED
+            for alert in self.alerts.values()
+        )
 
     def view(self, now: int) -> dict[str, Any]:
         """The case object of ``replay`` and the API: status, light, deadlines, alerts."""
@@ -637,7 +740,8 @@ class Case:
             deadline = clock.deadline if clock is not None else None
             statutory = self.statutory.deadline if self.statutory is not None else None
         provisional = any(
-            c.provisional(instant) for c in (self.intake, self.promised, self.statutory)
+            c.provisional(instant)
+            for c in (self.intake, self.promised, self.statutory)
             if c is not None
         )
         status = self.status or Status.SUBMITTED
@@ -663,10 +767,14 @@ class Case:
             "closed_at": fmt(self.closed_at),
             "promised": str(terms.promised) if terms else None,
             "statutory": str(terms.statutory) if terms else None,
-            "extended": self.extended_s // (3600 if terms and terms.promised.unit.family ==
-                                            "hours" else 86400),
-            "alerts": [alert_view(alert, fmt) for alert in  # stable: raise order within a second
-                       sorted(self.alerts.values(), key=lambda a: a.fired_at)],
+            "extended": self.extended_s
+            // (3600 if terms and terms.promised.unit.family == "hours" else 86400),
+            "alerts": [
+                alert_view(alert, fmt)
+                for alert in sorted(  # stable: raise order within a second
+                    self.alerts.values(), key=lambda a: a.fired_at
+                )
+            ],
             "as_of": fmt(instant),
         }
 
@@ -682,8 +790,13 @@ class _StepDue:
 
     def __call__(self, at: int) -> None:
         case = self.case
-        case._raise(AlertKind.STEP_OVERDUE, f"{self.step}#{case._occurrence(_SLOT_STEP + self.step)}",
-                    at, f"step {self.step!r} passed its limit", slot=_SLOT_STEP + self.step)
+        case._raise(
+            AlertKind.STEP_OVERDUE,
+            f"{self.step}#{case._occurrence(_SLOT_STEP + self.step)}",
+            at,
+            f"step {self.step!r} passed its limit",
+            slot=_SLOT_STEP + self.step,
+        )
 
 
 _HANDLERS: dict[EventType, Callable[[Case, int, Any], None]] = {

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfoNotFoundError
 
 import typer
-
-from zoneinfo import ZoneInfoNotFoundError
 
 from monitor.calendar import CalendarError, OutOfCalendar, load_calendars
 from monitor.clock import Clock, Timelines
@@ -19,18 +18,31 @@ from monitor.limits import LimitError, parse_limit
 from monitor.replay import dumps_case, replay, validate_lines
 from monitor.timeutil import InstantError, parse_instant, zone
 
-app = typer.Typer(help="Redline — electronic supervision monitor (电子监察系统).",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Redline — electronic supervision monitor (电子监察系统).",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
-CatalogOpt = Annotated[Path, typer.Option("--catalog", help="catalog YAML (事项目录)",
-                                          exists=True, dir_okay=False)]
-CalendarOpt = Annotated[list[Path] | None, typer.Option(
-    "--calendar", help="extra calendar year file (YAML); repeat for several", exists=True,
-    dir_okay=False)]
-CentresOpt = Annotated[Path | None, typer.Option("--centres", help="centres YAML",
-                                                 exists=True, dir_okay=False)]
-PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="policy YAML (thresholds)",
-                                                exists=True, dir_okay=False)]
+CatalogOpt = Annotated[
+    Path, typer.Option("--catalog", help="catalog YAML (事项目录)", exists=True, dir_okay=False)
+]
+CalendarOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--calendar",
+        help="extra calendar year file (YAML); repeat for several",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+CentresOpt = Annotated[
+    Path | None, typer.Option("--centres", help="centres YAML", exists=True, dir_okay=False)
+]
+PolicyOpt = Annotated[
+    Path | None,
+    typer.Option("--policy", help="policy YAML (thresholds)", exists=True, dir_okay=False),
+]
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -45,8 +57,9 @@ def _instant(text: str, option: str) -> int:
         raise _fail(f"{option}: {exc}") from None
 
 
-def _engine(catalog: Path, calendars: list[Path] | None, centres: Path | None,
-            policy: Path | None) -> Engine:
+def _engine(
+    catalog: Path, calendars: list[Path] | None, centres: Path | None, policy: Path | None
+) -> Engine:
     try:
         return Engine(ConfigFiles(catalog, centres, tuple(calendars or ()), policy).load())
     except ConfigError as exc:
@@ -55,8 +68,9 @@ def _engine(catalog: Path, calendars: list[Path] | None, centres: Path | None,
 
 @app.command("replay")
 def replay_command(
-    events: Annotated[Path, typer.Argument(help="events, one JSON object per line",
-                                           exists=True, dir_okay=False)],
+    events: Annotated[
+        Path, typer.Argument(help="events, one JSON object per line", exists=True, dir_okay=False)
+    ],
     now: Annotated[str, typer.Option("--now", help="evaluate at this RFC 3339 instant")],
     catalog: CatalogOpt,
     calendar: CalendarOpt = None,
@@ -85,10 +99,13 @@ def replay_command(
 
 @app.command("validate")
 def validate_command(
-    events: Annotated[Path, typer.Argument(help="events, one JSON object per line",
-                                           exists=True, dir_okay=False)],
-    catalog: Annotated[Path | None, typer.Option("--catalog", help="also check item codes",
-                                                 exists=True, dir_okay=False)] = None,
+    events: Annotated[
+        Path, typer.Argument(help="events, one JSON object per line", exists=True, dir_okay=False)
+    ],
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="also check item codes", exists=True, dir_okay=False),
+    ] = None,
 ) -> None:
     """Check a feed against the event contract; report every invalid line with its reason."""
     engine = _engine(catalog, None, None, None) if catalog else None

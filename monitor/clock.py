@@ -99,7 +99,18 @@ class Clock:
     """A running budget. ``segments`` holds, for each stretch it ran, the instant it began
     running and the time used before it; ``running`` is False while paused or stopped."""
 
-    __slots__ = ("budget", "run_from", "running", "segments", "start", "timeline", "unit", "used")
+    __slots__ = (
+        "_deadline",
+        "_memo",
+        "budget",
+        "run_from",
+        "running",
+        "segments",
+        "start",
+        "timeline",
+        "unit",
+        "used",
+    )
 
     def __init__(self, timeline: Timeline, limit: Limit, start: int) -> None:
         self.timeline = timeline
@@ -110,6 +121,8 @@ class Clock:
         self.used = 0  # running time used up to the last pause (while paused: in total)
         self.running = True
         self.segments: list[tuple[int, int]] = [(self.run_from, 0)]
+        self._deadline: int | bool | None = False  # memo of the deadline; False: not known
+        self._memo: tuple[int, int | None] | None = None  # memo of one other instant_for
 
     def used_at(self, instant: int) -> int:
         """Running seconds used by ``instant`` (instants before the last change count as it)."""
@@ -124,6 +137,14 @@ class Clock:
     def instant_for(self, used: int) -> int | None:
         """The first instant at which ``used`` running seconds are reached; None if they are not
         reached yet and the clock is paused."""
+        memo = self._memo
+        if memo is not None and memo[0] == used:
+            return memo[1]
+        instant = self._instant_for(used)
+        self._memo = (used, instant)
+        return instant
+
+    def _instant_for(self, used: int) -> int | None:
         if used <= 0:
             return self.run_from  # a zero budget ends with the start day (即办件)
         if not self.running and used > self.used:
@@ -137,7 +158,20 @@ class Clock:
     @property
     def deadline(self) -> int | None:
         """The instant the budget is (or was) used up; None while paused with budget left."""
-        return self.instant_for(self.budget)
+        deadline = self._deadline
+        if deadline is False:
+            deadline = self._deadline = self._instant_for(self.budget)
+        return deadline
+
+    def passed(self, instant: int) -> bool:
+        """Whether the deadline has been reached by ``instant`` (a zero budget only at the end
+        of the start day, although nothing of it is ever used)."""
+        deadline = self.deadline
+        return deadline is not None and instant >= deadline
+
+    def _changed(self) -> None:
+        self._deadline = False
+        self._memo = None
 
     def remaining_at(self, instant: int) -> int:
         """Budget minus running time used by ``instant`` (negative once overdue)."""
@@ -148,16 +182,19 @@ class Clock:
         if self.running:
             self.used = self.used_at(instant)
             self.running = False
+            self._changed()
 
     def resume(self, instant: int) -> None:
         """Run again from ``instant`` (恢复计时); the start-day rule still applies."""
         if not self.running:
             self.segments.append((max(instant, self.run_from), self.used))
             self.running = True
+            self._changed()
 
     def extend(self, seconds: int) -> None:
         """Add running time to the budget (延期)."""
         self.budget += seconds
+        self._changed()
 
     def provisional(self, until: int) -> bool:
         """Whether the days counted up to the deadline (or ``until`` while paused) include a

@@ -121,8 +121,19 @@ def load_catalog(path: Path) -> dict[str, Item]:
     catalog: dict[str, Item] = {}
     for index, raw in enumerate(entries):
         where = _Where(path, f"items[{index}]", raw)
-        where.only(raw, {"code", "name", "department", "promised", "statutory",
-                         "extension_max", "yellow_at", "intake"})
+        where.only(
+            raw,
+            {
+                "code",
+                "name",
+                "department",
+                "promised",
+                "statutory",
+                "extension_max",
+                "yellow_at",
+                "intake",
+            },
+        )
         code = where.text(raw, "code")
         if code in catalog:
             raise where.error("code", f"{code!r} appears twice in the catalog")
@@ -161,7 +172,9 @@ def load_policy(path: Path) -> Policy:
     where.only(raw, {"yellow_at"})
     thresholds = raw.get("yellow_at") or {}
     if not isinstance(thresholds, dict):
-        raise where.error("yellow_at", "must be a mapping with default, centers, departments, items")
+        raise where.error(
+            "yellow_at", "must be a mapping with default, centers, departments, items"
+        )
     inner = _Where(path, "yellow_at", thresholds)
     inner.only(thresholds, {"default", "centers", "departments", "items"})
 
@@ -169,16 +182,19 @@ def load_policy(path: Path) -> Policy:
         values = thresholds.get(key) or {}
         if not isinstance(values, dict):
             raise inner.error(key, "must map codes to fractions between 0 and 1")
-        return {str(code): _Where(path, f"yellow_at.{key}", values).get(values, code, parse_fraction)
-                for code in values}
+        return {
+            str(code): _Where(path, f"yellow_at.{key}", values).get(values, code, parse_fraction)
+            for code in values
+        }
 
     default = inner.get(thresholds, "default", parse_fraction, optional=True)
-    return Policy(default or DEFAULT_YELLOW_AT, scoped("centers"), scoped("departments"),
-                  scoped("items"))
+    return Policy(
+        default or DEFAULT_YELLOW_AT, scoped("centers"), scoped("departments"), scoped("items")
+    )
 
 
 def parse_fraction(value: object) -> Fraction:
-    """A share of the budget, ``0 < x <= 1``, kept exact (``0.8`` is 4/5, not 0.8000000000000000444)."""
+    """A share of the budget, ``0 < x <= 1``, kept exact (``0.8`` is 4/5, not a binary float)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("must be a number between 0 and 1, e.g. 0.8")
     try:
@@ -235,7 +251,9 @@ class _Where:
     def only(self, raw: Mapping[str, Any], allowed: set[str]) -> None:
         unknown = sorted(set(map(str, raw)) - allowed)
         if unknown:
-            raise self.error(unknown[0], f"unknown field; expected one of {', '.join(sorted(allowed))}")
+            raise self.error(
+                unknown[0], f"unknown field; expected one of {', '.join(sorted(allowed))}"
+            )
 
     def text(self, raw: Mapping[str, Any], key: str, optional: bool = False) -> str:
         value = raw.get(key)
@@ -245,8 +263,9 @@ class _Where:
             raise self.error(key, "is required and must be a non-empty string")
         return str(value)
 
-    def get(self, raw: Mapping[str, Any], key: str, parse: Callable[[Any], T],
-            optional: bool = False) -> T:
+    def get(
+        self, raw: Mapping[str, Any], key: str, parse: Callable[[Any], T], optional: bool = False
+    ) -> T:
         value = raw.get(key)
         if value is None:
             if optional:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.alert import Alert
-from monitor.case import ORDER, Case, Fact, Outcome, Rules, SupervisorAction, Terms
+from monitor.case import Case, Outcome, Rules, SupervisorAction, Terms, fact_of
 from monitor.clock import Timelines
 from monitor.config import Config, Item
-from monitor.events import Accepted, AnyEvent, FieldError, fingerprint
+from monitor.events import Accepted, AnyEvent, FieldError
 from monitor.timeutil import zone
 
 
@@ -38,6 +38,8 @@ class Engine:
 
     def __init__(self, config: Config) -> None:
         self.cases: dict[str, Case] = {}
+        # (source, event_id) -> case_id: an id is an idempotency key across all cases
+        self.event_ids: dict[tuple[str, str], str] = {}
         self._timelines: dict[tuple[str, str], Timelines] = {}
         self.config = config
         self.rules = Rules(self._item, self._terms)
@@ -51,24 +53,16 @@ class Engine:
         changes: list[Alert] = []
         for case in self.cases.values():
             if case.is_open:
-                case.terms = self._rebind(case.terms)
                 case.recompute()
                 changes.extend(case.take_changes())
         return changes
 
-    def _rebind(self, terms: Terms | None) -> Terms | None:
-        if terms is None:
-            return None
-        centre = self.config.centre(terms.center)
-        return Terms(terms.center, terms.department, terms.item, terms.promised, terms.statutory,
-                     terms.yellow_at, self._timelines_for(centre.timezone, centre.calendar),
-                     centre.timezone)
-
     def _item(self, code: str) -> Item | None:
         return self.config.catalog.get(code)
 
-    def _terms(self, center: str, department: str | None, item: Item,
-               accepted: Accepted | None) -> Terms:
+    def _terms(
+        self, center: str, department: str | None, item: Item, accepted: Accepted | None
+    ) -> Terms:
         centre = self.config.centre(center)
         department = department or item.department
         data = accepted.data if accepted is not None else None
@@ -99,21 +93,41 @@ class Engine:
             return [FieldError("item_code", f"{code!r} is not in the catalog (事项目录)")]
         return []
 
-    def offer(self, event: AnyEvent) -> Result:
-        """Apply one validated event to its case."""
-        errors = self.check(event)
-        if errors:
-            return Result(None, event.case_id, errors)
+    def offer(self, event: AnyEvent, raw: bytes | None = None) -> Result:
+        """Apply one validated event to its case (``raw``: the bytes it arrived as, kept as its
+        record instead of serialising it again)."""
+        code = event.item_code
+        if code is not None and code not in self.config.catalog:
+            return Result(None, event.case_id, self.check(event))
+        known = self.event_ids.setdefault((event.source, event.event_id), event.case_id)
+        if known != event.case_id:
+            return Result(
+                Outcome.CONFLICT,
+                event.case_id,
+                [
+                    FieldError(
+                        "event_id",
+                        f"{event.event_id!r} from {event.source!r} was already received for "
+                        f"case {known!r} (an event id is an idempotency key per source)",
+                    )
+                ],
+            )
         case = self.cases.get(event.case_id)
         if case is None:
             case = self.cases[event.case_id] = Case(event.case_id, self.rules)
-        fact = Fact(event.occurred_at, ORDER[event.type], event.event_id, event.source,
-                    fingerprint(event), event)
-        outcome = case.apply(fact)
+        outcome = case.apply(event, fact_of(event, raw))
         if outcome is Outcome.CONFLICT:
-            return Result(outcome, event.case_id, [FieldError(
-                "event_id", f"{event.event_id!r} from {event.source!r} was already received "
-                "with different content (an event id is an idempotency key)")])
+            return Result(
+                outcome,
+                event.case_id,
+                [
+                    FieldError(
+                        "event_id",
+                        f"{event.event_id!r} from {event.source!r} was already received "
+                        "with different content (an event id is an idempotency key)",
+                    )
+                ],
+            )
         return Result(outcome, event.case_id, changes=case.take_changes())
 
     def act(self, case_id: str, action: SupervisorAction) -> Alert | None:

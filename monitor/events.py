@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from monitor.limits import Limit, LimitError, parse_limit
-from monitor.timeutil import InstantError, parse_instant
+from monitor.timeutil import InstantError, format_utc, parse_instant
 
 MIN_INSTANT = 946_684_800  # 2000-01-01T00:00:00Z: the calendars start here
 MAX_INSTANT = 4_102_444_800  # 2100-01-01T00:00:00Z
@@ -78,15 +78,15 @@ def _limit(value: object) -> Limit:
 
 
 def _instant(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        instant = value
-    elif isinstance(value, str):
-        try:
-            instant = parse_instant(value)
-        except InstantError as exc:
-            raise PydanticCustomError("timestamp", str(exc)) from None
-    else:
-        raise PydanticCustomError("timestamp", "must be an RFC 3339 timestamp string")
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "timestamp",
+            "must be an RFC 3339 timestamp string with an offset, e.g. 2026-09-28T10:00:00+08:00",
+        )
+    try:
+        instant = parse_instant(value)
+    except InstantError as exc:
+        raise PydanticCustomError("timestamp", str(exc)) from None
     if not MIN_INSTANT <= instant < MAX_INSTANT:
         raise PydanticCustomError("timestamp", "must lie between 2000-01-01 and 2099-12-31")
     return instant
@@ -96,16 +96,25 @@ LimitText = Annotated[
     Limit,
     BeforeValidator(_limit),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": "^(0|[1-9][0-9]*)(wd|d|h)$",
-                    "examples": ["10wd", "30d", "48h"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^(0|[1-9][0-9]*)(wd|d|h)$",
+            "examples": ["10wd", "30d", "48h"],
+        }
+    ),
 ]
 Instant = Annotated[
     int,
     BeforeValidator(_instant),
-    WithJsonSchema({"type": "string", "format": "date-time",
-                    "examples": ["2026-09-28T10:00:00+08:00"]}),
+    PlainSerializer(format_utc, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "examples": ["2026-09-28T10:00:00+08:00"]}
+    ),
 ]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Code = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
@@ -180,8 +189,9 @@ class _Event(BaseModel):
     """Fields every event carries."""
 
     model_config = _STRICT
-    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128,
-                                               pattern=r"^[^\x00-\x1f\x7f]+$")]
+    event_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ]
     case_id: Code
     occurred_at: Instant
     source: Code
@@ -262,15 +272,22 @@ class Delivered(_Event):
     data: NoData = NoData()
 
 
-Event = Annotated[
-    Submitted | CorrectionRequested | Accepted | Rejected | StepStarted | StepCompleted
-    | Suspended | Resumed | Extended | MaterialsCompleted | Completed | Withdrawn | Delivered,
-    Field(discriminator="type"),
-]
 AnyEvent = (
-    Submitted | CorrectionRequested | Accepted | Rejected | StepStarted | StepCompleted
-    | Suspended | Resumed | Extended | MaterialsCompleted | Completed | Withdrawn | Delivered
+    Submitted
+    | CorrectionRequested
+    | Accepted
+    | Rejected
+    | StepStarted
+    | StepCompleted
+    | Suspended
+    | Resumed
+    | Extended
+    | MaterialsCompleted
+    | Completed
+    | Withdrawn
+    | Delivered
 )
+Event = Annotated[AnyEvent, Field(discriminator="type")]
 _ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Event)
 _TYPES = ", ".join(t.value for t in EventType)
 
@@ -295,7 +312,7 @@ class EventRefused(ValueError):
 
 
 def parse_event(raw: bytes | str | dict[str, Any]) -> AnyEvent:
-    """Validate one event (JSON text or an already decoded object) or raise :class:`EventRefused`."""
+    """Validate one event (JSON text or a decoded object), or raise :class:`EventRefused`."""
     try:
         if isinstance(raw, dict):
             return _ADAPTER.validate_python(raw)
@@ -340,8 +357,17 @@ def describe(exc: ValidationError) -> list[FieldError]:
 
 
 _TYPE_VALUES = {t.value for t in EventType}
-_CODE_FIELDS = {"event_id", "case_id", "source", "center", "department", "item_code", "window",
-                "handler", "data.step"}
+_CODE_FIELDS = {
+    "event_id",
+    "case_id",
+    "source",
+    "center",
+    "department",
+    "item_code",
+    "window",
+    "handler",
+    "data.step",
+}
 
 
 def fingerprint(event: AnyEvent) -> bytes:

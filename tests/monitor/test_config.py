@@ -9,7 +9,9 @@ import pytest
 
 from monitor.config import ConfigError, ConfigFiles, load_catalog, load_centres, load_policy
 
-ITEM = "  - code: A\n    name: 甲\n    department: market\n    promised: 10wd\n    statutory: 20wd\n"
+ITEM = (
+    "  - code: A\n    name: 甲\n    department: market\n    promised: 10wd\n    statutory: 20wd\n"
+)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -18,20 +20,24 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (ITEM.replace("10wd", "10 days"), "items[0] (A): promised: '10 days' is not a limit"),
-    (ITEM.replace("    statutory: 20wd\n", ""), "items[0] (A): statutory: is required"),
-    (ITEM + "    yellow_at: 1.5\n", "items[0] (A): yellow_at: 1.5 must be more than 0"),
-    (ITEM + "    colour: red\n", "items[0] (A): colour: unknown field"),
-    (ITEM + ITEM, "items[1] (A): code: 'A' appears twice"),
-    (ITEM.replace("    name: 甲\n", ""), "items[0] (A): name: is required"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (ITEM.replace("10wd", "10 days"), "items[0] (A): promised: '10 days' is not a limit"),
+        (ITEM.replace("    statutory: 20wd\n", ""), "items[0] (A): statutory: is required"),
+        (ITEM + "    yellow_at: 1.5\n", "items[0] (A): yellow_at: 1.5 must be more than 0"),
+        (ITEM + "    colour: red\n", "items[0] (A): colour: unknown field"),
+        (ITEM + ITEM, "items[1] (A): code: 'A' appears twice"),
+        (ITEM.replace("    name: 甲\n", ""), "items[0] (A): name: is required"),
+    ],
+)
 def test_catalog_errors_name_file_entry_and_field(tmp_path: Path, body: str, message: str) -> None:
     path = write(tmp_path, "catalog.yaml", "items:\n" + body)
     with pytest.raises(ConfigError) as error:
         load_catalog(path)
     assert str(error.value) == f"{path}: {message}" or str(error.value).startswith(
-        f"{path}: {message}")
+        f"{path}: {message}"
+    )
 
 
 def test_catalog_defaults(tmp_path: Path) -> None:
@@ -46,25 +52,42 @@ def test_not_yaml_is_named(tmp_path: Path) -> None:
 
 
 def test_centres_validate_the_time_zone(tmp_path: Path) -> None:
-    path = write(tmp_path, "centres.yaml",
-                 "centers:\n  - code: GZ\n    name: 广州\n    timezone: Mars/Olympus\n")
+    path = write(
+        tmp_path,
+        "centres.yaml",
+        "centers:\n  - code: GZ\n    name: 广州\n    timezone: Mars/Olympus\n",
+    )
     with pytest.raises(ConfigError, match=r"centers\[0\] \(GZ\): timezone: 'Mars/Olympus'"):
         load_centres(path)
 
 
 def test_policy_most_specific_threshold_wins(tmp_path: Path) -> None:
-    catalog = load_catalog(write(tmp_path, "catalog.yaml",
-                                 "items:\n" + ITEM + ITEM.replace("code: A", "code: B")
-                                 + "    yellow_at: 0.9\n"))
-    policy = load_policy(write(tmp_path, "policy.yaml",
-                               "yellow_at:\n  default: 0.7\n  centers: {GZ: 0.6}\n"
-                               "  departments: {market: 0.5}\n  items: {A: 0.75}\n"))
+    catalog = load_catalog(
+        write(
+            tmp_path,
+            "catalog.yaml",
+            "items:\n" + ITEM + ITEM.replace("code: A", "code: B") + "    yellow_at: 0.9\n",
+        )
+    )
+    policy = load_policy(
+        write(
+            tmp_path,
+            "policy.yaml",
+            "yellow_at:\n  default: 0.7\n  centers: {GZ: 0.6}\n"
+            "  departments: {market: 0.5}\n  items: {A: 0.75}\n",
+        )
+    )
     assert policy.yellow_at(catalog["A"], "GZ", "market") == Fraction(3, 4)  # policy item
     assert policy.yellow_at(catalog["B"], "GZ", "market") == Fraction(9, 10)  # catalog item
     assert policy.yellow_at(catalog["B"], "SZ", "other") == Fraction(9, 10)
     plain = load_catalog(write(tmp_path, "c2.yaml", "items:\n" + ITEM))["A"]
-    scoped = load_policy(write(tmp_path, "p2.yaml", "yellow_at:\n  default: 0.7\n"
-                               "  centers: {GZ: 0.6}\n  departments: {market: 0.5}\n"))
+    scoped = load_policy(
+        write(
+            tmp_path,
+            "p2.yaml",
+            "yellow_at:\n  default: 0.7\n  centers: {GZ: 0.6}\n  departments: {market: 0.5}\n",
+        )
+    )
     assert scoped.yellow_at(plain, "GZ", "market") == Fraction(1, 2)  # department over centre
     assert scoped.yellow_at(plain, "GZ", "health") == Fraction(3, 5)  # centre over default
     assert scoped.yellow_at(plain, "SZ", "health") == Fraction(7, 10)  # default

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.calendar import load_calendars
+from monitor.case import ORDER
 from monitor.clock import Clock, Timelines
 from monitor.config import ConfigFiles
 from monitor.engine import Engine
@@ -54,8 +56,13 @@ def test_deadline_uses_exactly_the_budget(start: int, unit: Unit, amount: int) -
         assert clock.used_at(end - 1) < limit.seconds  # the *first* instant the budget is reached
 
 
-@given(start=instants, unit=units, amount=st.integers(1, 60),
-       pause_after=st.integers(0, 40 * 86_400), pause_for=st.integers(0, 20 * 86_400))
+@given(
+    start=instants,
+    unit=units,
+    amount=st.integers(1, 60),
+    pause_after=st.integers(0, 40 * 86_400),
+    pause_for=st.integers(0, 20 * 86_400),
+)
 def test_a_suspension_shifts_the_deadline_by_the_running_time_it_removed(
     start: int, unit: Unit, amount: int, pause_after: int, pause_for: int
 ) -> None:
@@ -72,7 +79,8 @@ def test_a_suspension_shifts_the_deadline_by_the_running_time_it_removed(
         assert shifted == plain  # suspended after the deadline: it stays where it was
         return
     removed = timeline.count(max(resumed_at, clock.run_from)) - timeline.count(
-        max(paused_at, clock.run_from))
+        max(paused_at, clock.run_from)
+    )
     assert timeline.count(shifted) - timeline.count(plain) == removed
     if unit is not Unit.WORKING_DAYS:
         assert shifted - plain == removed  # every second runs: the wall-clock shift is the same
@@ -81,8 +89,20 @@ def test_a_suspension_shifts_the_deadline_by_the_running_time_it_removed(
 # -- whole histories -------------------------------------------------------------------------
 
 ITEMS = ["FOOD-LICENSE", "BIZ-REG", "ID-CARD", "PRINT-SEAL", "SOCIAL-CARD"]
-OPS = ["suspend", "resume", "extend", "step_start", "step_done", "materials", "correction",
-       "resubmit", "deliver", "complete", "withdraw", "reject"]
+OPS = [
+    "suspend",
+    "resume",
+    "extend",
+    "step_start",
+    "step_done",
+    "materials",
+    "correction",
+    "resubmit",
+    "deliver",
+    "complete",
+    "withdraw",
+    "reject",
+]
 
 
 @st.composite
@@ -93,8 +113,16 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
 
     def add(kind: str, **fields: Any) -> None:
-        events.append({"event_id": f"e{len(events)}", "type": f"case.{kind}", "case_id": "P-1",
-                       "occurred_at": SHANGHAI.format(t), "source": "prop", **fields})
+        events.append(
+            {
+                "event_id": f"e{len(events)}",
+                "type": f"case.{kind}",
+                "case_id": "P-1",
+                "occurred_at": SHANGHAI.format(t),
+                "source": "prop",
+                **fields,
+            }
+        )
 
     opening = {"center": "GZ", "item_code": item}
     if draw(st.booleans()):
@@ -119,8 +147,13 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         elif op == "extend":
             add("extended", data={"by": f"{draw(st.integers(1, 8))}wd", "approved_by": "x"})
         elif op == "step_start":
-            add("step_started", data={"step": draw(st.sampled_from(["审查", "勘验"])),
-                                      "limit": f"{draw(st.integers(0, 3))}wd"})
+            add(
+                "step_started",
+                data={
+                    "step": draw(st.sampled_from(["审查", "勘验"])),
+                    "limit": f"{draw(st.integers(0, 3))}wd",
+                },
+            )
         elif op == "step_done":
             add("step_completed", data={"step": draw(st.sampled_from(["审查", "勘验"]))})
         elif op == "materials":
@@ -163,14 +196,18 @@ def run(events: list[dict[str, Any]], now: int, ticks: list[int] | None = None) 
 
 
 NOW_OFFSET = 90 * 86_400
-PROPERTY_SETTINGS = settings(max_examples=150, deadline=None,
-                             suppress_health_check=[HealthCheck.too_slow])
+# REDLINE_PROPERTY_EXAMPLES=2000 for a deeper hunt than the default CI run
+EXAMPLES = int(os.environ.get("REDLINE_PROPERTY_EXAMPLES", "150"))
+PROPERTY_SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @PROPERTY_SETTINGS
 @given(events=histories(), seed=st.randoms(use_true_random=False))
-def test_a_shuffled_history_gives_the_same_case(events: list[dict[str, Any]],
-                                                seed: random.Random) -> None:
+def test_a_shuffled_history_gives_the_same_case(
+    events: list[dict[str, Any]], seed: random.Random
+) -> None:
     if not events:
         return
     now = START_2025 + 3 * 365 * 86_400 + NOW_OFFSET
@@ -182,13 +219,19 @@ def test_a_shuffled_history_gives_the_same_case(events: list[dict[str, Any]],
 
 @PROPERTY_SETTINGS
 @given(events=histories(), data=st.data())
-def test_incremental_equals_full_recompute(events: list[dict[str, Any]],
-                                           data: st.DataObject) -> None:
+def test_incremental_equals_full_recompute(
+    events: list[dict[str, Any]], data: st.DataObject
+) -> None:
     if not events:
         return
     now = START_2025 + 3 * 365 * 86_400 + NOW_OFFSET
-    # Timers fire between events (never past the next event), as the workers' timers do.
-    times = [parse_event(e).occurred_at for e in events]
+    # In event-time order (ties within a second by type order), timers firing between events
+    # but never past the next one, as the workers' timers do.
+    parsed = sorted(
+        (parse_event(e) for e in events), key=lambda e: (e.occurred_at, ORDER[e.type], e.event_id)
+    )
+    events = [e.model_dump(mode="json") for e in parsed]
+    times = [e.occurred_at for e in parsed]
     ticks = [data.draw(st.integers(times[i], times[i + 1])) for i in range(len(times) - 1)]
     incremental = run(events, now, ticks)
     case = incremental.cases["P-1"]

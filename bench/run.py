@@ -1,0 +1,83 @@
+"""`make bench`: run every benchmark and write the figures to BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import engine_bench  # noqa: E402
+
+
+def machine() -> str:
+    """CPU model, cores, memory, OS and Python, as read on this machine."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+        memory = f"{kib / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration):
+        memory = "unknown memory"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {memory}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}"
+    )
+
+
+def commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def main() -> None:
+    scale = float(os.environ.get("REDLINE_BENCH_SCALE", "1"))
+    figures = engine_bench.run(scale)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`bench/run.py`); targets are the issues' and are never "
+        "asserted in tests.",
+        "",
+        f"- command: `make bench`{'' if scale == 1 else f' with REDLINE_BENCH_SCALE={scale}'}",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- commit: {commit()}",
+        f"- machine: {machine()}",
+        "",
+        "## Engine (one core, pure Python, no I/O)",
+        "",
+        "| figure | value | target | workload |",
+        "|---|---:|---|---|",
+    ]
+    for figure in figures:
+        lines.append(
+            f"| {figure.name} | {figure.value:,.0f} {figure.unit} | {figure.target} "
+            f"| {figure.note} |"
+        )
+    notes = ROOT / "bench" / "NOTES.md"
+    if notes.exists():
+        lines += ["", notes.read_text("utf-8").strip()]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n", "utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
