@@ -120,7 +120,9 @@ class Clock:
         self.run_from = timeline.run_from(start)
         self.used = 0  # running time used up to the last pause (while paused: in total)
         self.running = True
-        self.segments: list[tuple[int, int]] = [(self.run_from, 0)]
+        # (instant it began running, time used before) per stretch; None: one stretch from
+        # run_from, the common case, kept without a list
+        self.segments: list[tuple[int, int]] | None = None
         self._deadline: int | bool | None = False  # memo of the deadline; False: not known
         self._memo: tuple[int, int | None] | None = None  # memo of one other instant_for
 
@@ -128,7 +130,8 @@ class Clock:
         """Running seconds used by ``instant`` (instants before the last change count as it)."""
         if not self.running:
             return self.used
-        base, before = self.segments[-1]
+        segments = self.segments
+        base, before = segments[-1] if segments else (self.run_from, 0)
         if instant <= base:
             return before
         timeline = self.timeline
@@ -150,7 +153,8 @@ class Clock:
         if not self.running and used > self.used:
             return None
         timeline = self.timeline
-        for base, before in reversed(self.segments):
+        segments = self.segments
+        for base, before in reversed(segments) if segments else ((self.run_from, 0),):
             if before < used:
                 return timeline.instant_at(timeline.count(base) + used - before)
         raise AssertionError("the first segment starts at zero")
@@ -187,6 +191,8 @@ class Clock:
     def resume(self, instant: int) -> None:
         """Run again from ``instant`` (恢复计时); the start-day rule still applies."""
         if not self.running:
+            if self.segments is None:
+                self.segments = [(self.run_from, 0)]
             self.segments.append((max(instant, self.run_from), self.used))
             self.running = True
             self._changed()

@@ -38,8 +38,10 @@ class Engine:
 
     def __init__(self, config: Config) -> None:
         self.cases: dict[str, Case] = {}
-        # (source, event_id) -> case_id: an id is an idempotency key across all cases
-        self.event_ids: dict[tuple[str, str], str] = {}
+        # hash of (source, event_id) -> case_id: an event id is an idempotency key across
+        # all cases. A 64-bit hash instead of the two strings keeps the index small (memory only).
+        self.event_ids: dict[int, str] = {}
+        self._terms_cache: dict[tuple[object, ...], Terms] = {}
         self._timelines: dict[tuple[str, str], Timelines] = {}
         self.config = config
         self.rules = Rules(self._item, self._terms)
@@ -50,6 +52,7 @@ class Engine:
         """Swap the configuration and recompute every open case (e.g. a new calendar year)."""
         self.config = config
         self._timelines.clear()
+        self._terms_cache.clear()
         changes: list[Alert] = []
         for case in self.cases.values():
             if case.is_open:
@@ -63,19 +66,25 @@ class Engine:
     def _terms(
         self, center: str, department: str | None, item: Item, accepted: Accepted | None
     ) -> Terms:
-        centre = self.config.centre(center)
-        department = department or item.department
         data = accepted.data if accepted is not None else None
-        return Terms(
-            center=center,
-            department=department,
-            item=item,
-            promised=(data.promised if data and data.promised else item.promised),
-            statutory=(data.statutory if data and data.statutory else item.statutory),
-            yellow_at=self.config.policy.yellow_at(item, center, department),
-            timelines=self._timelines_for(centre.timezone, centre.calendar),
-            zone_name=centre.timezone,
-        )
+        promised = data.promised if data and data.promised else item.promised
+        statutory = data.statutory if data and data.statutory else item.statutory
+        key = (center, department, item, promised, statutory)
+        terms = self._terms_cache.get(key)
+        if terms is None:  # one shared object for every case measured the same way
+            centre = self.config.centre(center)
+            department = department or item.department
+            terms = self._terms_cache[key] = Terms(
+                center=center,
+                department=department,
+                item=item,
+                promised=promised,
+                statutory=statutory,
+                yellow_at=self.config.policy.yellow_at(item, center, department),
+                timelines=self._timelines_for(centre.timezone, centre.calendar),
+                zone_name=centre.timezone,
+            )
+        return terms
 
     def _timelines_for(self, tz: str, calendar: str) -> Timelines:
         timelines = self._timelines.get((tz, calendar))
@@ -99,7 +108,7 @@ class Engine:
         code = event.item_code
         if code is not None and code not in self.config.catalog:
             return Result(None, event.case_id, self.check(event))
-        known = self.event_ids.setdefault((event.source, event.event_id), event.case_id)
+        known = self.event_ids.setdefault(hash((event.source, event.event_id)), event.case_id)
         if known != event.case_id:
             return Result(
                 Outcome.CONFLICT,
