@@ -20,6 +20,7 @@ from monitor.config import Config, ConfigFiles
 from monitor.engine import Engine
 from monitor.events import parse_event
 from monitor.limits import parse_limit
+from monitor.process import tune_gc
 from monitor.timeutil import zone
 
 CATALOG = Path(__file__).resolve().parents[1] / "monitor" / "data" / "catalog.yaml"
@@ -67,9 +68,7 @@ def engine_throughput(cases: int) -> list[Figure]:
 
     default_gc = _best_rate(len(events), offer_all)
     thresholds = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)  # what `redline` sets for long-running processes
+    tune_gc()  # what `redline replay` and the workers do
     try:
         tuned = _best_rate(len(events), offer_all)
         with_parse = _best_rate(len(events), parse_and_offer)

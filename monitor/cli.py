@@ -15,6 +15,7 @@ from monitor.config import DEFAULT_CALENDAR, DEFAULT_TIMEZONE, ConfigError, Conf
 from monitor.engine import Engine
 from monitor.events import dumps_schema
 from monitor.limits import LimitError, parse_limit
+from monitor.process import tune_gc
 from monitor.replay import dumps_case, replay, validate_lines
 from monitor.timeutil import InstantError, parse_instant, zone
 
@@ -84,6 +85,7 @@ def replay_command(
     """
     at = _instant(now, "--now")
     engine = _engine(catalog, calendar, centres, policy)
+    tune_gc()
     with events.open("rb") as feed:
         report = replay(feed, engine)
     out = sys.stdout
