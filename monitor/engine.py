@@ -67,11 +67,12 @@ class Engine:
         self, center: str, department: str | None, item: Item, accepted: Accepted | None
     ) -> Terms:
         data = accepted.data if accepted is not None else None
-        promised = data.promised if data and data.promised else item.promised
-        statutory = data.statutory if data and data.statutory else item.statutory
-        key = (center, department, item, promised, statutory)
+        given = (data.promised, data.statutory) if data is not None else (None, None)
+        key = (center, department, item.code, *given)  # cheap to hash: mostly None
         terms = self._terms_cache.get(key)
         if terms is None:  # one shared object for every case measured the same way
+            promised = given[0] or item.promised
+            statutory = given[1] or item.statutory
             centre = self.config.centre(center)
             department = department or item.department
             terms = self._terms_cache[key] = Terms(
