@@ -165,6 +165,14 @@ class Calendars:
             self._schedules.setdefault(schedule.calendar, {})[schedule.year] = schedule
         self._built: dict[str, WorkCalendar] = {}
 
+    def known(self, calendar_id: str) -> bool:
+        """Whether any year file names this calendar id."""
+        return calendar_id in self._schedules
+
+    def ids(self) -> list[str]:
+        """The calendar ids with at least one year file."""
+        return sorted(self._schedules)
+
     def get(self, calendar_id: str) -> WorkCalendar:
         """The indexed calendar for an id; an id with no schedules follows the provisional rule."""
         built = self._built.get(calendar_id)

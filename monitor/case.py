@@ -239,6 +239,10 @@ class Case:
             self._replay()
         return Outcome.APPLIED
 
+    def has_event(self, source: str, event_id: str) -> bool:
+        """Whether this case holds the event ``(source, event_id)``."""
+        return any(fact[2] == event_id and fact[3] == source for fact in self.facts)
+
     def act(self, action: SupervisorAction) -> Alert | None:
         """Acknowledge or cancel one alert of this case (a supervisor's 督办 decision)."""
         if action.alert_id not in self.alerts:

@@ -142,6 +142,11 @@ def deadline_command(
         tz = zone(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise _fail(f"--timezone: {timezone!r} is not a tz database name") from None
+    if not calendars.known(calendar_id):
+        raise _fail(
+            f"--calendar-id: {calendar_id!r} is not a known calendar id; known: "
+            f"{', '.join(calendars.ids())}"
+        )
     timelines = Timelines(tz, calendars.get(calendar_id))
     try:
         clock = Clock(timelines[budget.unit], budget, at)

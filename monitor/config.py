@@ -107,9 +107,17 @@ class ConfigFiles:
             calendars = load_calendars(self.calendars)
         except CalendarError as exc:
             raise ConfigError(str(exc)) from None
+        centres = load_centres(self.centres) if self.centres else {}
+        for index, centre in enumerate(centres.values()):
+            if not calendars.known(centre.calendar):
+                raise ConfigError(
+                    f"{self.centres}: centers[{index}] ({centre.code}): calendar: "
+                    f"{centre.calendar!r} is not a known calendar id; known: "
+                    f"{', '.join(calendars.ids())} (add its year files with --calendar)"
+                )
         return Config(
             catalog=load_catalog(self.catalog),
-            centres=load_centres(self.centres) if self.centres else {},
+            centres=centres,
             calendars=calendars,
             policy=load_policy(self.policy) if self.policy else Policy(),
         )
@@ -230,6 +238,9 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _entries(path: Path, key: str) -> list[Any]:
     raw = _read(path)
+    unknown = sorted(map(str, set(raw) - {key}))
+    if unknown:
+        raise ConfigError(f"{path}: {unknown[0]}: unknown top-level key; the file has {key}:")
     entries = raw.get(key)
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: {key}: must be a list of entries")
@@ -259,9 +270,14 @@ class _Where:
         value = raw.get(key)
         if value is None and optional:
             return ""
-        if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
-            raise self.error(key, "is required and must be a non-empty string")
-        return str(value)
+        if value is None:
+            raise self.error(key, "is required")
+        if not isinstance(value, str):
+            # YAML reads 0123 as the number 83 and yes as True: codes must be quoted strings
+            raise self.error(key, f'must be a string; write it in quotes, e.g. "{value}"')
+        if not value.strip():
+            raise self.error(key, "must not be empty")
+        return value
 
     def get(
         self, raw: Mapping[str, Any], key: str, parse: Callable[[Any], T], optional: bool = False

@@ -68,7 +68,9 @@ class Engine:
     ) -> Terms:
         data = accepted.data if accepted is not None else None
         given = (data.promised, data.statutory) if data is not None else (None, None)
-        key = (center, department, item.code, *given)  # cheap to hash: mostly None
+        # id(item): the catalog item a case was first measured against may be an older version
+        # than the current one (after a reload); the cached Terms keeps that object alive.
+        key = (center, department, id(item), *given)
         terms = self._terms_cache.get(key)
         if terms is None:  # one shared object for every case measured the same way
             promised = given[0] or item.promised
@@ -110,7 +112,7 @@ class Engine:
         if code is not None and code not in self.config.catalog:
             return Result(None, event.case_id, self.check(event))
         known = self.event_ids.setdefault(hash((event.source, event.event_id)), event.case_id)
-        if known != event.case_id:
+        if known != event.case_id and self.cases[known].has_event(event.source, event.event_id):
             return Result(
                 Outcome.CONFLICT,
                 event.case_id,

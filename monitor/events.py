@@ -88,7 +88,9 @@ def _instant(value: object) -> int:
     except InstantError as exc:
         raise PydanticCustomError("timestamp", str(exc)) from None
     if not MIN_INSTANT <= instant < MAX_INSTANT:
-        raise PydanticCustomError("timestamp", "must lie between 2000-01-01 and 2099-12-31")
+        raise PydanticCustomError(
+            "timestamp", "must lie between 2000-01-01T00:00:00Z and 2099-12-31T23:59:59Z"
+        )
     return instant
 
 
@@ -313,6 +315,8 @@ class EventRefused(ValueError):
 
 def parse_event(raw: bytes | str | dict[str, Any]) -> AnyEvent:
     """Validate one event (JSON text or a decoded object), or raise :class:`EventRefused`."""
+    if isinstance(raw, bytes) and raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]  # some Windows tools write one; it is not part of the JSON
     try:
         if isinstance(raw, dict):
             return _ADAPTER.validate_python(raw)
@@ -335,8 +339,10 @@ def describe(exc: ValidationError) -> list[FieldError]:
         if kind == "missing":
             rule = f"is required for {event_type}" if event_type else "is required"
         elif kind == "extra_forbidden":
-            rule = "is not a field of the event contract (SPEC §1)"
-        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            rule = "is not a field of the event contract"
+        elif kind == "union_tag_not_found":
+            field, rule = "type", f"is required: one of {_TYPES}"
+        elif kind == "union_tag_invalid":
             field, rule = "type", f"must be one of: {_TYPES}"
         elif kind == "json_invalid":
             field, rule = "(body)", f"is not valid JSON ({error['ctx'].get('error', '')})"
@@ -357,6 +363,7 @@ def describe(exc: ValidationError) -> list[FieldError]:
 
 
 _TYPE_VALUES = {t.value for t in EventType}
+_BOM = "\ufeff".encode()
 _CODE_FIELDS = {
     "event_id",
     "case_id",

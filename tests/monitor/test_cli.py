@@ -24,9 +24,28 @@ def replay(path: Path, now: str = "2026-10-12T09:00:00+08:00", *extra: str):  # 
     )
 
 
-def test_replay_prints_one_sorted_line_per_case_and_reports_bad_lines() -> None:
+BAD_LINE = (
+    '{"event_id":"bad-1","type":"case.accepted","case_id":"2026-0010",'
+    '"occurred_at":"2026-10-09 09:00","source":"gz-window"}'
+)
+
+
+def with_bad_line(tmp_path: Path) -> Path:
+    """The sample feed with a malformed 25th line."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(SAMPLE.read_text("utf-8") + BAD_LINE + "\n", "utf-8")
+    return feed
+
+
+def test_make_run_feed_is_clean() -> None:
     result = replay(SAMPLE)
-    assert result.exit_code == 2  # the sample carries one malformed line on purpose
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "line 6: duplicate of an earlier event (ignored)\n"
+
+
+def test_replay_prints_one_sorted_line_per_case_and_reports_bad_lines(tmp_path: Path) -> None:
+    result = replay(with_bad_line(tmp_path))
+    assert result.exit_code == 2
     cases = [json.loads(line) for line in result.stdout.splitlines()]
     ids = [case["case_id"] for case in cases]
     assert ids == sorted(ids) and len(ids) == len(set(ids)) == 9
@@ -67,18 +86,6 @@ def test_replay_of_the_spec_example() -> None:
     ]
 
 
-def test_replay_exits_zero_on_a_clean_feed(tmp_path: Path) -> None:
-    clean = tmp_path / "clean.jsonl"
-    clean.write_text(
-        "\n".join(line for line in SAMPLE.read_text("utf-8").splitlines() if "bad-1" not in line)
-        + "\n",
-        "utf-8",
-    )
-    result = replay(clean)
-    assert result.exit_code == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 9
-
-
 def test_replay_reports_a_catalog_miss_with_its_line(tmp_path: Path) -> None:
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
@@ -115,8 +122,8 @@ def test_replay_names_the_file_entry_and_field_of_a_bad_catalog(tmp_path: Path) 
     assert f"{catalog}: items[0] (A): promised: 'ten' is not a limit" in result.stderr
 
 
-def test_validate_lists_every_invalid_line() -> None:
-    result = runner.invoke(app, ["validate", str(SAMPLE)])
+def test_validate_lists_every_invalid_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(with_bad_line(tmp_path))])
     assert result.exit_code == 2
     lines = result.stdout.splitlines()
     assert lines[0].startswith("line 25: occurred_at:")

@@ -105,3 +105,28 @@ def test_load_again_is_a_reload(tmp_path: Path) -> None:
     assert str(files.load().catalog["A"].promised) == "10wd"
     path.write_text("items:\n" + ITEM.replace("10wd", "12wd"), "utf-8")
     assert str(files.load().catalog["A"].promised) == "12wd"
+
+
+def test_an_unquoted_numeric_code_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "catalog.yaml", "items:\n" + ITEM.replace("code: A", "code: 0123"))
+    with pytest.raises(ConfigError, match=r"items\[0\]: code: must be a string; write it in"):
+        load_catalog(path)  # YAML would read 0123 as the number 83
+
+
+def test_a_misspelled_top_level_key_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "centres.yaml", "centres:\n  - code: GZ\n    name: 广州\n")
+    with pytest.raises(ConfigError, match="centres: unknown top-level key; the file has centers:"):
+        load_centres(path)
+
+
+def test_a_centre_on_an_unknown_calendar_is_refused(tmp_path: Path) -> None:
+    catalog = write(tmp_path, "catalog.yaml", "items:\n" + ITEM)
+    centres = write(
+        tmp_path, "centres.yaml", "centers:\n  - code: GZ\n    name: 广州\n    calendar: CN\n"
+    )
+    with pytest.raises(ConfigError) as error:
+        ConfigFiles(catalog, centres).load()
+    assert str(error.value) == (
+        f"{centres}: centers[0] (GZ): calendar: 'CN' is not a known "
+        "calendar id; known: cn (add its year files with --calendar)"
+    )

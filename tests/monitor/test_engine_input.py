@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 from timeline import Story, at
 
 from monitor.case import Outcome
-from monitor.config import Config
+from monitor.config import Config, ConfigFiles
 from monitor.engine import Engine
 from monitor.events import parse_event
+from monitor.timeutil import parse_instant
 
 # -- duplicates and conflicts ---------------------------------------------------------------------
 
@@ -229,3 +231,48 @@ def test_next_change_of_a_closed_case_is_none(story: Story, engine: Engine) -> N
     story.accepted("2026-09-28 10:00")
     story.completed("2026-09-29 10:00")
     assert engine.next_change("CASE-1") is None
+
+
+def test_reload_gives_new_cases_the_new_catalog_while_open_ones_keep_theirs(
+    tmp_path: Path,
+) -> None:
+    item = (
+        "items:\n  - code: K\n    name: k\n    department: d\n    promised: {}\n"
+        "    statutory: 20wd\n"
+    )
+    path = tmp_path / "catalog.yaml"
+    path.write_text(item.format("10wd"), "utf-8")
+    engine = Engine(ConfigFiles(path).load())
+    opening = {
+        "type": "case.accepted",
+        "source": "s",
+        "center": "GZ",
+        "item_code": "K",
+        "occurred_at": "2026-11-02T10:00:00+08:00",
+    }
+    engine.offer(parse_event({**opening, "event_id": "1", "case_id": "OLD"}))
+    path.write_text(item.format("3wd"), "utf-8")
+    engine.reload(ConfigFiles(path).load())  # the open case is recomputed with its own item
+    engine.offer(parse_event({**opening, "event_id": "2", "case_id": "NEW"}))
+    now = parse_instant("2026-11-02T12:00:00+08:00")
+    # Mon 11-02 accepted, start day not counted: 10wd = 11-03..11-06, 11-09..11-13, 11-16
+    # -> 11-17 00:00; 3wd = 11-03..11-05 -> 11-06 00:00
+    assert engine.view("OLD", now)["deadline"] == "2026-11-17T00:00:00+08:00"
+    assert engine.view("NEW", now)["deadline"] == "2026-11-06T00:00:00+08:00"
+
+
+def test_a_hash_collision_in_the_event_id_index_is_not_a_conflict(engine: Engine) -> None:
+    first = {
+        "type": "case.accepted",
+        "source": "s",
+        "center": "GZ",
+        "item_code": "T10",
+        "occurred_at": "2026-11-02T10:00:00+08:00",
+        "event_id": "1",
+        "case_id": "A",
+    }
+    engine.offer(parse_event(first))
+    second = {**first, "event_id": "2", "case_id": "B"}
+    engine.event_ids[hash(("s", "2"))] = "A"  # as if ("s", "2") hashed like ("s", "1")
+    result = engine.offer(parse_event(second))
+    assert not result.refused and engine.view("B", 0)["status"] == "open"

@@ -158,7 +158,12 @@ def test_every_missing_field_is_reported_at_once() -> None:
 def test_missing_type() -> None:
     error = only(event("case.resumed", type=None))
     assert error.field == "type"
-    assert "must be one of" in error.rule
+    assert error.rule.startswith("is required: one of case.submitted")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_json() -> None:
+    raw = json.dumps(event("case.resumed")).encode()
+    assert parse_event("\ufeff".encode() + raw) == parse_event(raw)
 
 
 def test_unknown_type() -> None:

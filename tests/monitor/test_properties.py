@@ -248,6 +248,7 @@ def test_next_change_is_when_something_changes(events: list[dict[str, Any]]) -> 
         return
     subject = run(events, 0)
     case = subject.cases["P-1"]
+    case.take_changes()  # what the events themselves changed
     for _ in range(6):
         due = case.next_change()
         if due is None:
