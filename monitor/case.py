@@ -377,6 +377,8 @@ class Case:
             return self._violation(at, event, "case.rejected after the case ended")
         if self.status is Status.OPEN:
             self._violation(at, event, "不予受理 after the case was accepted")
+        elif self.status is None:
+            self._violation(at, event, "case.rejected before the case was submitted")
         if not (event.data.reason or "").strip():
             self._raise(
                 AlertKind.REJECTION_WITHOUT_REASON,
@@ -509,6 +511,8 @@ class Case:
     def _on_withdrawn(self, at: int, event: AnyEvent) -> None:
         if not self.is_open:
             return self._violation(at, event, "case.withdrawn after the case ended")
+        if self.status is None:
+            self._violation(at, event, "case.withdrawn before the case was submitted")
         self._close(at, Status.WITHDRAWN, Resolution.WITHDRAWN)
         return None
 
@@ -758,7 +762,10 @@ class Case:
             "statutory_deadline": fmt(statutory),
             "remaining_s": None if clock is None else clock.remaining_at(instant),
             "breached": breached,
-            "on_time": (not breached) if status is Status.COMPLETED else None,
+            # on time only means something for a case that had a promised deadline
+            "on_time": (not breached)
+            if status is Status.COMPLETED and self.promised is not None
+            else None,
             "calendar_provisional": provisional,
             "center": terms.center if terms else None,
             "department": terms.department if terms else None,

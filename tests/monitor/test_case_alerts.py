@@ -645,3 +645,21 @@ def test_late_acceptance_takes_back_the_intake_alert(engine: Engine) -> None:
     assert view["deadline"] == "2026-10-16T00:00:00+08:00"
     intake = story.alert("2026-10-08 09:00", "intake_overdue")
     assert firing(intake) == resolved("2026-10-08T09:00:00", "corrected")
+
+
+@pytest.mark.parametrize("kind", ["withdrawn", "rejected"])
+def test_a_case_first_heard_of_by_its_end_is_a_violation(engine: Engine, kind: str) -> None:
+    # e.g. the case.submitted was refused for an unknown item: the end must not pass silently
+    story = Story(engine, item="T10")
+    story.send(kind, "2026-06-02 10:00", data={"reason": "材料不全"})
+    alert = story.alert("2026-06-02 10:00", "procedure_violation")
+    assert rule(alert) == ("procedure_violation", "yellow", 2, "2026-06-02T10:00:00+08:00")
+    assert story.view("2026-06-02 10:00")["status"] == kind
+
+
+def test_a_case_completed_without_a_promised_deadline_is_not_on_time(engine: Engine) -> None:
+    story = Story(engine, item="T10")
+    story.submitted("2026-06-01 10:00")
+    story.completed("2026-06-02 10:00")
+    view = story.view("2026-06-02 10:00")
+    assert view["status"] == "completed" and view["on_time"] is None
