@@ -24,7 +24,7 @@ test: bootstrap
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
-lint: bootstrap
+lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 
