@@ -9,7 +9,7 @@ from typing import Any
 
 from monitor.case import Outcome
 from monitor.engine import Engine
-from monitor.events import EventRefused, FieldError, parse_event
+from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
 
 
 @dataclass(slots=True)
@@ -32,22 +32,24 @@ class ReplayReport:
     problems: list[LineProblem] = field(default_factory=list)
 
 
-def read_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, bytes | str]]:
-    """Numbered non-blank lines (1-based, as an editor counts them)."""
+def valid_events(
+    lines: Iterable[bytes | str], report: ReplayReport
+) -> Iterator[tuple[int, AnyEvent, bytes | str]]:
+    """Numbered events of the non-blank lines that pass the contract (1-based, as an editor
+    counts); every other line goes into ``report.problems``."""
     for number, line in enumerate(lines, start=1):
-        if line.strip():
-            yield number, line
+        if not line.strip():
+            continue
+        try:
+            yield number, parse_event(line), line
+        except EventRefused as refused:
+            report.problems.append(LineProblem(number, refused.errors))
 
 
 def validate_lines(lines: Iterable[bytes | str], engine: Engine | None = None) -> ReplayReport:
     """Check every line against the contract (and the catalog, given an engine); apply nothing."""
     report = ReplayReport()
-    for number, line in read_lines(lines):
-        try:
-            event = parse_event(line)
-        except EventRefused as refused:
-            report.problems.append(LineProblem(number, refused.errors))
-            continue
+    for number, event, _ in valid_events(lines, report):
         errors = engine.check(event) if engine else []
         if errors:
             report.problems.append(LineProblem(number, errors))
@@ -59,13 +61,8 @@ def validate_lines(lines: Iterable[bytes | str], engine: Engine | None = None) -
 def replay(lines: Iterable[bytes | str], engine: Engine) -> ReplayReport:
     """Apply every valid line, in file order, as if it arrived then."""
     report = ReplayReport()
-    for number, line in read_lines(lines):
-        try:
-            event = parse_event(line)
-        except EventRefused as refused:
-            report.problems.append(LineProblem(number, refused.errors))
-            continue
-        result = engine.offer(event)
+    for number, event, line in valid_events(lines, report):
+        result = engine.offer(event, line.strip() if isinstance(line, bytes) else None)
         if result.refused:
             report.problems.append(LineProblem(number, result.errors))
         elif result.outcome is Outcome.DUPLICATE:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from timeline import SPEC_CASE_FIELDS
 from typer.testing import CliRunner
 
 from monitor.cli import app
@@ -49,18 +50,7 @@ def test_replay_prints_one_sorted_line_per_case_and_reports_bad_lines(tmp_path: 
     cases = [json.loads(line) for line in result.stdout.splitlines()]
     ids = [case["case_id"] for case in cases]
     assert ids == sorted(ids) and len(ids) == len(set(ids)) == 9
-    required = {
-        "case_id",
-        "status",
-        "light",
-        "deadline",
-        "statutory_deadline",
-        "remaining_s",
-        "breached",
-        "on_time",
-        "calendar_provisional",
-        "alerts",
-    }
+    required = SPEC_CASE_FIELDS
     assert all(required <= case.keys() for case in cases)
     assert "line 25: occurred_at: must be an RFC 3339 timestamp" in result.stderr
     assert "line 6: duplicate" in result.stderr

@@ -194,3 +194,18 @@ class Story:
 def firing(alert: dict[str, Any]) -> tuple[str, str | None, str | None]:
     """(status, resolved_at, resolution) of an alert, for one-line assertions."""
     return alert["status"], alert["resolved_at"], alert["resolution"]
+
+
+# SPEC §6: the fields every case object carries at least (replay and the API)
+SPEC_CASE_FIELDS = {
+    "case_id",
+    "status",
+    "light",
+    "deadline",
+    "statutory_deadline",
+    "remaining_s",
+    "breached",
+    "on_time",
+    "calendar_provisional",
+    "alerts",
+}
