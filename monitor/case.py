@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from fractions import Fraction
 from typing import Any
@@ -112,6 +112,12 @@ class Terms:
     yellow_at: Fraction
     timelines: Timelines
     zone_name: str
+    # yellow_at as (numerator, denominator): thresholds are computed exactly, in integers
+    yellow_ratio: tuple[int, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        ratio = (self.yellow_at.numerator, self.yellow_at.denominator)
+        object.__setattr__(self, "yellow_ratio", ratio)
 
 
 class Rules:
@@ -563,11 +569,10 @@ class Case:
         if cached is not True:
             return cached  # type: ignore[return-value]
         best: tuple[int, int, Callable[[int], None]] | None = None
-        for at, order, fire in self._candidates():
-            if at is not None and (
-                best is None or at < best[0] or (at == best[0] and order < best[1])
-            ):
-                best = (at, order, fire)
+        for candidate in self._candidates():  # in order: the first of equal instants wins
+            at = candidate[0]
+            if at is not None and (best is None or at < best[0]):
+                best = candidate  # type: ignore[assignment]  # at is not None
         self._next = best
         return best
 
@@ -604,8 +609,8 @@ class Case:
 
     def _yellow_threshold(self, clock: Clock) -> int:
         assert self.terms is not None
-        share = self.terms.yellow_at
-        return -(-clock.budget * share.numerator // share.denominator)  # ceiling, exact
+        numerator, denominator = self.terms.yellow_ratio
+        return -(-clock.budget * numerator // denominator)  # ceiling, exact
 
     def _intake_ran_out(self, at: int) -> None:
         intake, terms = self.intake, self.terms
