@@ -190,10 +190,11 @@ def load_policy(path: Path) -> Policy:
         values = thresholds.get(key) or {}
         if not isinstance(values, dict):
             raise inner.error(key, "must map codes to fractions between 0 and 1")
-        return {
-            str(code): _Where(path, f"yellow_at.{key}", values).get(values, code, parse_fraction)
-            for code in values
-        }
+        where = _Where(path, f"yellow_at.{key}", values)
+        for code in values:
+            if not isinstance(code, str):
+                raise where.error(repr(code), "codes must be strings; write the code in quotes")
+        return {code: where.get(values, code, parse_fraction) for code in values}
 
     default = inner.get(thresholds, "default", parse_fraction, optional=True)
     return Policy(
@@ -252,7 +253,8 @@ class _Where:
 
     def __init__(self, path: Path, entry: str, raw: Any) -> None:
         code = raw.get("code") if isinstance(raw, dict) else None
-        self.prefix = f"{path}: {entry}" + (f" ({code})" if isinstance(code, str) else "")
+        named = isinstance(code, str) and code.strip()
+        self.prefix = f"{path}: {entry}" + (f" ({code})" if named else "")
         if not isinstance(raw, dict):
             raise ConfigError(f"{self.prefix}: must be a mapping of fields")
 
@@ -274,7 +276,9 @@ class _Where:
             raise self.error(key, "is required")
         if not isinstance(value, str):
             # YAML reads 0123 as the number 83 and yes as True: codes must be quoted strings
-            raise self.error(key, f'must be a string; write it in quotes, e.g. "{value}"')
+            raise self.error(
+                key, f"must be a string, but YAML read {value!r}; write the code in quotes"
+            )
         if not value.strip():
             raise self.error(key, "must not be empty")
         return value

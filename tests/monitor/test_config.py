@@ -109,7 +109,7 @@ def test_load_again_is_a_reload(tmp_path: Path) -> None:
 
 def test_an_unquoted_numeric_code_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "catalog.yaml", "items:\n" + ITEM.replace("code: A", "code: 0123"))
-    with pytest.raises(ConfigError, match=r"items\[0\]: code: must be a string; write it in"):
+    with pytest.raises(ConfigError, match=r"items\[0\]: code: must be a string, but YAML read 83"):
         load_catalog(path)  # YAML would read 0123 as the number 83
 
 
@@ -130,3 +130,9 @@ def test_a_centre_on_an_unknown_calendar_is_refused(tmp_path: Path) -> None:
         f"{centres}: centers[0] (GZ): calendar: 'CN' is not a known "
         "calendar id; known: cn (add its year files with --calendar)"
     )
+
+
+def test_policy_codes_must_be_strings(tmp_path: Path) -> None:
+    path = write(tmp_path, "policy.yaml", "yellow_at:\n  items: {0123: 0.5}\n")
+    with pytest.raises(ConfigError, match=r"yellow_at.items: 83: codes must be strings"):
+        load_policy(path)
