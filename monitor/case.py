@@ -146,7 +146,6 @@ class Case:
 
     __slots__ = (
         "_changes",
-        "_item",
         "_next",
         "accepted_at",
         "actions",
@@ -162,6 +161,7 @@ class Case:
         "facts",
         "handler",
         "intake",
+        "item_snapshot",
         "materials",
         "occurrences",
         "promised",
@@ -183,7 +183,8 @@ class Case:
         self.rules = rules
         self.facts: list[Fact] = []
         self.actions: list[SupervisorAction] = []
-        self._item: Item | None = None  # the catalog item as first seen: later edits do not apply
+        # the catalog item as first seen: later catalog edits do not apply to this case
+        self.item_snapshot: Item | None = None
         self.time = 0
         self.alerts: dict[str, Alert] = {}
         self._changes: dict[str, Alert] = {}
@@ -547,11 +548,11 @@ class Case:
     def _terms(self, event: AnyEvent, accepted: Accepted | None) -> Terms:
         item_code = event.item_code
         assert item_code is not None and event.center is not None
-        item = self._item
+        item = self.item_snapshot
         if item is None or item.code != item_code:
             item = self.rules.item(item_code)
             assert item is not None, "the engine refuses items missing from the catalog"
-            self._item = item
+            self.item_snapshot = item
         if accepted is None:
             # Limits given at acceptance apply from the start, also to a deemed acceptance.
             rank = ORDER[EventType.ACCEPTED]

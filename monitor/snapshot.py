@@ -1,0 +1,129 @@
+"""A case as bytes, and back: what a worker's table holds and recovers from its changelog.
+
+The snapshot keeps what cannot be derived — the history of events (as received), supervisors'
+actions, the catalog item the case was first measured against, the case's time and the alerts
+that later events corrected — and rebuilds everything else by replaying. An 8-byte prefix
+carries the case's next change instant, so a worker re-arms its timers after a rebalance
+without parsing whole snapshots.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from fractions import Fraction
+from typing import Any
+
+from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
+from monitor.case import Case, Command, Rules, SupervisorAction
+from monitor.config import Item
+from monitor.limits import parse_limit
+
+VERSION = 1
+_NEXT = struct.Struct(">q")  # the next change instant, -1 for none
+NO_CHANGE = -1
+
+
+def dump_case(case: Case) -> bytes:
+    """The case's snapshot: next-change prefix, then JSON."""
+    body = {
+        "v": VERSION,
+        "case_id": case.case_id,
+        "time": case.time,
+        "item": _item_dict(case.item_snapshot),
+        "facts": [
+            [at, rank, event_id, source, blob.decode("utf-8")]
+            for at, rank, event_id, source, blob in case.facts
+        ],
+        "actions": [[a.at, a.alert_id, a.command.value, a.note] for a in case.actions],
+        "corrected": [
+            _alert_dict(alert)
+            for alert in case.alerts.values()
+            if alert.resolution is Resolution.CORRECTED
+        ],
+    }
+    due = case.next_change()
+    prefix = _NEXT.pack(NO_CHANGE if due is None else due)
+    return prefix + json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def next_change_of(snapshot: bytes) -> int | None:
+    """The next change instant recorded in a snapshot, read from its prefix alone."""
+    (due,) = _NEXT.unpack_from(snapshot)
+    return None if due == NO_CHANGE else int(due)
+
+
+def load_case(snapshot: bytes, rules: Rules) -> Case:
+    """Rebuild a case from its snapshot by replaying its history; no alert changes pending."""
+    body = json.loads(snapshot[_NEXT.size :])
+    if body.get("v") != VERSION:
+        raise ValueError(f"case snapshot version {body.get('v')!r} is not {VERSION}")
+    case = Case(body["case_id"], rules)
+    case.item_snapshot = _item_of(body["item"])
+    case.facts = [
+        (at, rank, event_id, source, blob.encode("utf-8"))
+        for at, rank, event_id, source, blob in body["facts"]
+    ]
+    case.actions = [
+        SupervisorAction(at, alert_id, Command(command), note)
+        for at, alert_id, command, note in body["actions"]
+    ]
+    case.time = body["time"]
+    case.recompute()
+    for raw in body["corrected"]:
+        alert = _alert_of(case.case_id, raw)
+        case.alerts.setdefault(alert.id, alert)
+    case.take_changes()
+    return case
+
+
+def _item_dict(item: Item | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {
+        "code": item.code,
+        "name": item.name,
+        "department": item.department,
+        "promised": str(item.promised),
+        "statutory": str(item.statutory),
+        "extension_max": str(item.extension_max) if item.extension_max else None,
+        "yellow_at": str(item.yellow_at) if item.yellow_at is not None else None,
+        "intake": str(item.intake),
+    }
+
+
+def _item_of(raw: dict[str, Any] | None) -> Item | None:
+    if raw is None:
+        return None
+    return Item(
+        code=raw["code"],
+        name=raw["name"],
+        department=raw["department"],
+        promised=parse_limit(raw["promised"]),
+        statutory=parse_limit(raw["statutory"]),
+        extension_max=parse_limit(raw["extension_max"]) if raw["extension_max"] else None,
+        yellow_at=Fraction(raw["yellow_at"]) if raw["yellow_at"] is not None else None,
+        intake=parse_limit(raw["intake"]),
+    )
+
+
+def _alert_dict(alert: Alert) -> dict[str, Any]:
+    return {
+        "kind": alert.kind.value,
+        "subject": alert.subject,
+        "fired_at": alert.fired_at,
+        "resolved_at": alert.resolved_at,
+        "acknowledged_at": alert.acknowledged_at,
+        "detail": alert.detail,
+        "note": alert.note,
+    }
+
+
+def _alert_of(case_id: str, raw: dict[str, Any]) -> Alert:
+    alert = Alert(case_id, AlertKind(raw["kind"]), raw["subject"], raw["fired_at"], raw["detail"])
+    alert.status = AlertStatus.RESOLVED
+    alert.resolution = Resolution.CORRECTED
+    alert.resolved_at = raw["resolved_at"]
+    alert.acknowledged_at = raw["acknowledged_at"]
+    alert.note = raw["note"]
+    return alert
