@@ -1,0 +1,1 @@
+"""The real-time pipeline: faust-streaming workers around the pure engine in ``monitor``."""

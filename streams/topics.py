@@ -1,0 +1,121 @@
+"""The Kafka topics Redline uses, created explicitly at start with the right layout.
+
+Auto-created topics get the broker's default partition count, and faust refuses a table whose
+changelog and source topics differ — so every topic is declared here and created before any
+worker or producer touches it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from monitor.settings import Settings
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """One topic's layout."""
+
+    name: str
+    partitions: int
+    compacted: bool = False  # state (latest value per key) rather than a log
+    retention_days: int | None = None  # None: the broker's default
+
+    def configs(self) -> dict[str, str]:
+        configs = {"cleanup.policy": "compact" if self.compacted else "delete"}
+        if self.retention_days is not None:
+            configs["retention.ms"] = str(self.retention_days * DAY_MS)
+        return configs
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Every topic, co-partitioned: a case's events, ticks and state share one partition number."""
+    partitions = settings.partitions
+    return [
+        TopicSpec(settings.events_topic, partitions, retention_days=30),
+        TopicSpec(settings.dlq_topic, partitions, retention_days=30),
+        TopicSpec(settings.ticks_topic, partitions, retention_days=1),
+        TopicSpec(settings.alerts_topic, partitions, compacted=True),
+        TopicSpec(settings.cases_topic, partitions, compacted=True),
+    ]
+
+
+class TopicLayoutError(RuntimeError):
+    """A topic exists with a layout the pipeline cannot work with."""
+
+
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Create the missing topics; check the existing ones. Returns the names created."""
+    specs = topic_specs(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = await _partition_counts(admin, [spec.name for spec in specs])
+        _check(existing, specs)
+        missing = [spec for spec in specs if spec.name not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name=spec.name,
+                    num_partitions=spec.partitions,
+                    replication_factor=settings.replication,
+                    topic_configs=spec.configs(),
+                )
+                for spec in missing
+            ]
+        )
+        created, raced = _created(response.topic_errors)
+        if raced:  # created meanwhile by another worker: its layout must match too
+            _check(await _partition_counts(admin, raced, known=raced), specs)
+        return [spec.name for spec in missing if spec.name in created]
+    finally:
+        await admin.close()
+
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+def _created(errors: list[tuple[object, ...]]) -> tuple[set[str], list[str]]:
+    """Names created, and names that already existed; any other error is raised."""
+    created: set[str] = set()
+    raced: list[str] = []
+    for topic, code, *message in errors:
+        name = str(topic)
+        if code == 0:
+            created.add(name)
+        elif code == TOPIC_ALREADY_EXISTS:
+            raced.append(name)
+        else:
+            detail = f": {message[0]}" if message and message[0] else ""
+            raise TopicLayoutError(
+                f"creating topic {name!r} failed with Kafka error {code}{detail}"
+            )
+    return created, raced
+
+
+def _check(counts: dict[str, int], specs: list[TopicSpec]) -> None:
+    for spec in specs:
+        found = counts.get(spec.name)
+        if found is not None and found != spec.partitions:
+            raise TopicLayoutError(
+                f"topic {spec.name!r} has {found} partitions, REDLINE_PARTITIONS says "
+                f"{spec.partitions}: co-partitioned topics must match (see the operator guide)"
+            )
+
+
+async def _partition_counts(
+    admin: AIOKafkaAdminClient, names: list[str], known: list[str] | None = None
+) -> dict[str, int]:
+    """Partition counts of those topics that exist (``known``: names known to exist)."""
+    present = set(known) if known is not None else set(await admin.list_topics())
+    wanted = [name for name in names if name in present]
+    if not wanted:
+        return {}
+    described = await admin.describe_topics(wanted)
+    return {topic["topic"]: len(topic["partitions"]) for topic in described if topic["partitions"]}

@@ -1,0 +1,61 @@
+"""Topics are created explicitly, co-partitioned, and a mismatched layout is refused."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from monitor.settings import Settings
+from streams.topics import TopicLayoutError, ensure_topics, topic_specs
+
+pytestmark = pytest.mark.integration
+
+
+def unique_settings(kafka_bootstrap: str, partitions: int = 4) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    return Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        partitions=partitions,
+        events_topic=f"t{run}-events",
+        dlq_topic=f"t{run}-dlq",
+        ticks_topic=f"t{run}-ticks",
+        alerts_topic=f"t{run}-alerts",
+        cases_topic=f"t{run}-cases",
+    )
+
+
+async def describe(bootstrap: str, names: list[str]) -> dict[str, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(names)}
+    finally:
+        await admin.close()
+
+
+async def test_every_topic_is_created_with_the_partition_count(kafka_bootstrap: str) -> None:
+    settings = unique_settings(kafka_bootstrap)
+    names = [spec.name for spec in topic_specs(settings)]
+    assert sorted(await ensure_topics(settings)) == sorted(names)
+    assert await describe(kafka_bootstrap, names) == dict.fromkeys(names, 4)
+    assert await ensure_topics(settings) == []  # a second start creates nothing
+
+
+async def test_a_topic_with_another_partition_count_is_refused(kafka_bootstrap: str) -> None:
+    settings = unique_settings(kafka_bootstrap, partitions=4)
+    await ensure_topics(settings)
+    grown = settings.model_copy(update={"partitions": 6})
+    with pytest.raises(TopicLayoutError, match="has 4 partitions, REDLINE_PARTITIONS says 6"):
+        await ensure_topics(grown)
+
+
+def test_state_topics_are_compacted_and_logs_are_not() -> None:
+    specs = {spec.name: spec for spec in topic_specs(Settings())}
+    assert specs["redline-cases"].configs()["cleanup.policy"] == "compact"
+    assert specs["redline-alerts"].configs()["cleanup.policy"] == "compact"
+    assert specs["approval-events"].configs() == {
+        "cleanup.policy": "delete",
+        "retention.ms": str(30 * 86_400_000),
+    }
