@@ -7,6 +7,7 @@ worker or producer touches it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -71,8 +72,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
             ]
         )
         created, raced = _created(response.topic_errors)
-        if raced:  # created meanwhile by another worker: its layout must match too
-            _check(await _partition_counts(admin, raced, known=raced), specs)
+        if raced:  # created meanwhile (or not yet in the metadata): its layout must match too
+            _check(await _settled_counts(admin, raced), specs)
         return [spec.name for spec in missing if spec.name in created]
     finally:
         await admin.close()
@@ -107,6 +108,22 @@ def _check(counts: dict[str, int], specs: list[TopicSpec]) -> None:
                 f"topic {spec.name!r} has {found} partitions, REDLINE_PARTITIONS says "
                 f"{spec.partitions}: co-partitioned topics must match (see the operator guide)"
             )
+
+
+async def _settled_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Partition counts of topics known to exist, once the broker's metadata lists them all
+    (a topic created a moment ago can be described without its partitions for a while)."""
+    counts: dict[str, int] = {}
+    for attempt in range(_METADATA_ATTEMPTS):
+        counts = await _partition_counts(admin, names, known=names)
+        if len(counts) == len(names):
+            return counts
+        await asyncio.sleep(0.05 * (attempt + 1))  # the broker's metadata, not a test's wait
+    missing = sorted(set(names) - set(counts))
+    raise TopicLayoutError(f"topics {missing} exist but the broker does not describe them")
+
+
+_METADATA_ATTEMPTS = 40  # about 40 s in all
 
 
 async def _partition_counts(
