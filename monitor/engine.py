@@ -142,6 +142,17 @@ class Engine:
             )
         return Result(outcome, event.case_id, changes=case.take_changes())
 
+    def adopt(self, case: Case) -> None:
+        """Hold a case restored from elsewhere (a worker's table), with its event ids."""
+        self.cases[case.case_id] = case
+        for fact in case.facts:
+            self.event_ids.setdefault(hash((fact[3], fact[2])), case.case_id)
+
+    def forget(self, case_id: str) -> None:
+        """Stop holding a case (it stays wherever its snapshot is kept); its event ids stay, so
+        a reuse by another case is still caught."""
+        self.cases.pop(case_id, None)
+
     def act(self, case_id: str, action: SupervisorAction) -> Alert | None:
         """A supervisor's acknowledgement or cancellation of an alert of ``case_id``."""
         case = self.cases.get(case_id)

@@ -1,0 +1,154 @@
+"""The case tracker: one event or one timer tick in, what to store, publish and arm out.
+
+This is the worker's logic without Kafka: the faust agent (``streams/app.py``) hands it bytes
+and a store (the worker's table), and sends what it returns. Bad input never raises: it
+comes back as a dead letter with the original bytes and the reasons.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.alert import Alert
+from monitor.case import Case, Outcome, alert_view
+from monitor.engine import Engine
+from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
+from monitor.snapshot import dump_case, load_case
+from monitor.timeutil import zone
+
+REASON_HEADER = "redline-refused"  # the reasons of a dead letter, as JSON
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """An event refused: its original key and bytes, and why."""
+
+    key: bytes | None
+    value: bytes
+    errors: list[FieldError]
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        reasons = [{"field": e.field, "rule": e.rule} for e in self.errors]
+        return [(REASON_HEADER, json.dumps(reasons, ensure_ascii=False).encode())]
+
+
+@dataclass(slots=True)
+class FeedRecord:
+    """One event's arrival, for its source's feed health."""
+
+    source: str | None
+    occurred_at: int | None
+    arrived_at: int
+    outcome: str  # accepted | duplicate | refused
+    reason: str | None = None
+    unknown_center: str | None = None
+
+
+@dataclass(slots=True)
+class Outputs:
+    """What handling one message produced."""
+
+    dead: list[DeadLetter] = field(default_factory=list)
+    alerts: list[tuple[bytes, bytes]] = field(default_factory=list)  # alert id, alert JSON
+    cases: list[tuple[bytes, bytes]] = field(default_factory=list)  # case id, view JSON
+    feed: list[FeedRecord] = field(default_factory=list)
+    arm: list[tuple[str, int | None]] = field(default_factory=list)  # case id, next change
+
+
+class Tracker:
+    """Applies events and ticks to the cases of the partitions a worker owns."""
+
+    def __init__(self, engine: Engine, store: MutableMapping[str, bytes]) -> None:
+        self.engine = engine
+        self.store = store  # case id -> snapshot (monitor.snapshot)
+
+    def on_event(self, key: bytes | None, value: bytes, arrived_at: int) -> Outputs:
+        """An event from ``approval-events``: validated, applied, stored, published."""
+        out = Outputs()
+        try:
+            event = parse_event(value)
+        except EventRefused as refused:
+            return self._refuse(out, key, value, refused.errors, arrived_at)
+        if key is not None and key != event.case_id.encode():
+            errors = [FieldError("(key)", "the Kafka key must be the event's case_id")]
+            return self._refuse(out, key, value, errors, arrived_at)
+        case = self._case(event.case_id)
+        result = self.engine.offer(event, value)
+        if result.refused:
+            return self._refuse(out, key, value, result.errors, arrived_at)
+        case = self.engine.cases[event.case_id] if case is None else case
+        duplicate = result.outcome is Outcome.DUPLICATE
+        out.feed.append(self._feed(event, arrived_at, "duplicate" if duplicate else "accepted"))
+        if not duplicate:
+            self._publish(out, case, result.changes)
+        return out
+
+    def on_tick(self, case_id: str, due: int) -> Outputs:
+        """A timer tick: let the case's time run to ``due`` (its armed instant)."""
+        out = Outputs()
+        case = self._case(case_id)
+        if case is None:
+            return out
+        changes = self.engine.advance(case_id, due)
+        self._publish(out, case, changes)
+        return out
+
+    def _case(self, case_id: str) -> Case | None:
+        case = self.engine.cases.get(case_id)
+        if case is None:
+            snapshot = self.store.get(case_id)
+            if snapshot is not None:
+                case = load_case(snapshot, self.engine.rules)
+                self.engine.adopt(case)
+        return case
+
+    def _publish(self, out: Outputs, case: Case, changes: list[Alert]) -> None:
+        self.store[case.case_id] = dump_case(case)
+        view = case.view(case.time)  # as of the case's own time: never runs its clock ahead
+        view["version"] = [len(case.facts) + len(case.actions), case.time]
+        out.cases.append((case.case_id.encode(), _json(view)))
+        fmt = zone(case.terms.zone_name if case.terms else "Asia/Shanghai").format
+        for alert in changes:
+            record = alert_view(alert, lambda t: None if t is None else fmt(t))
+            record.update(
+                case_id=case.case_id, center=view["center"], department=view["department"]
+            )
+            out.alerts.append((alert.id.encode(), _json(record)))
+        out.arm.append((case.case_id, case.next_change() if case.is_open else None))
+        if not case.is_open:
+            self.engine.forget(case.case_id)  # closed: kept in the store only
+
+    def _refuse(
+        self, out: Outputs, key: bytes | None, value: bytes, errors: list[FieldError], at: int
+    ) -> Outputs:
+        out.dead.append(DeadLetter(key, value, errors))
+        source, occurred_at = _peek(value)
+        reason = "; ".join(map(str, errors))
+        out.feed.append(FeedRecord(source, occurred_at, at, "refused", reason))
+        return out
+
+    def _feed(self, event: AnyEvent, arrived_at: int, outcome: str) -> FeedRecord:
+        center = event.center
+        unknown = (
+            center if center is not None and center not in self.engine.config.centres else None
+        )
+        return FeedRecord(
+            event.source, event.occurred_at, arrived_at, outcome, unknown_center=unknown
+        )
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _peek(value: bytes) -> tuple[str | None, int | None]:
+    """The source of a refused event, if its JSON says, for its feed health."""
+    try:
+        raw = json.loads(value)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    source = raw.get("source") if isinstance(raw, dict) else None
+    return (source if isinstance(source, str) else None), None

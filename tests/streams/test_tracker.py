@@ -1,0 +1,151 @@
+"""The worker's logic without Kafka: events and ticks in, state and outputs out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.config import ConfigFiles
+from monitor.engine import Engine
+from monitor.timeutil import parse_instant
+from streams.tracker import REASON_HEADER, Tracker
+
+DATA = Path(__file__).resolve().parents[2] / "monitor" / "data"
+CONFIG = ConfigFiles(DATA / "catalog.yaml", DATA / "centres.yaml").load()
+ARRIVED = parse_instant("2026-09-28T10:00:05+08:00")
+
+
+def event(n: int, kind: str, at: str, case_id: str = "C-1", **fields: Any) -> bytes:
+    body = {
+        "event_id": f"e{n}",
+        "type": f"case.{kind}",
+        "case_id": case_id,
+        "occurred_at": at,
+        "source": "win-1",
+        **fields,
+    }
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+ACCEPTED = event(
+    1,
+    "accepted",
+    "2026-09-28T10:00:00+08:00",
+    center="GZ-TIANHE",
+    item_code="FOOD-LICENSE",
+    data={"promised": "5wd"},
+)
+
+
+@pytest.fixture
+def tracker() -> Tracker:
+    return Tracker(Engine(CONFIG), {})
+
+
+def test_an_event_is_stored_published_and_armed(tracker: Tracker) -> None:
+    out = tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    assert "C-1" in tracker.store and not out.dead
+    ((key, value),) = out.cases
+    view = json.loads(value)
+    assert key == b"C-1" and view["light"] == "green" and view["version"][0] == 1
+    # SPEC example: 5wd from 9-28 -> 10-11 00:00; the warning at 4wd comes first (10-10 00:00)
+    assert out.arm == [("C-1", parse_instant("2026-10-10T00:00:00+08:00"))]
+    (feed,) = out.feed
+    assert (feed.source, feed.outcome, feed.arrived_at - feed.occurred_at) == (
+        "win-1",
+        "accepted",
+        5,
+    )
+
+
+def test_a_duplicate_changes_nothing_and_is_counted(tracker: Tracker) -> None:
+    tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    snapshot = tracker.store["C-1"]
+    out = tracker.on_event(b"C-1", ACCEPTED, ARRIVED + 60)
+    assert not out.cases and not out.alerts and out.feed[0].outcome == "duplicate"
+    assert tracker.store["C-1"] == snapshot
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        (b"{not json", "(body)"),
+        (event(2, "approved", "2026-09-28T10:00:00+08:00"), "type"),
+        (
+            event(3, "accepted", "2026-09-28T10:00:00+08:00", center="GZ", item_code="NOPE"),
+            "item_code",
+        ),
+        (ACCEPTED.replace(b'"e1"', b'"' + b"x" * 200 + b'"'), "event_id"),
+    ],
+)
+def test_bad_input_becomes_a_dead_letter_with_its_bytes_and_reasons(
+    tracker: Tracker, value: bytes, field: str
+) -> None:
+    out = tracker.on_event(b"C-1", value, ARRIVED)
+    (dead,) = out.dead
+    assert dead.value == value and dead.key == b"C-1"
+    reasons = json.loads(dict(dead.headers())[REASON_HEADER])
+    assert field in [reason["field"] for reason in reasons]
+    assert out.feed[0].outcome == "refused" and not out.cases
+
+
+def test_an_event_under_another_case_key_is_refused(tracker: Tracker) -> None:
+    out = tracker.on_event(b"C-2", ACCEPTED, ARRIVED)
+    assert out.dead[0].errors[0].field == "(key)" and "C-1" not in tracker.store
+
+
+def test_a_conflicting_resend_is_refused(tracker: Tracker) -> None:
+    tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    changed = ACCEPTED.replace(b'"5wd"', b'"6wd"')
+    out = tracker.on_event(b"C-1", changed, ARRIVED)
+    assert out.dead[0].errors[0].field == "event_id"
+
+
+def test_ticks_fire_the_thresholds_at_their_instants(tracker: Tracker) -> None:
+    out = tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    ((_, warning_at),) = out.arm
+    out = tracker.on_tick("C-1", warning_at)
+    assert [json.loads(v)["kind"] for _, v in out.alerts] == ["deadline_warning"]
+    ((_, red_at),) = out.arm
+    assert red_at == parse_instant("2026-10-11T00:00:00+08:00")
+    out = tracker.on_tick("C-1", red_at)
+    kinds = {json.loads(v)["kind"]: json.loads(v) for _, v in out.alerts}
+    assert kinds["deadline_overdue"]["fired_at"] == "2026-10-11T00:00:00+08:00"
+    assert kinds["deadline_overdue"]["center"] == "GZ-TIANHE"
+    assert kinds["deadline_warning"]["resolution"] == "superseded"
+    assert json.loads(out.cases[0][1])["light"] == "red"
+
+
+def test_a_restarted_worker_carries_on_from_its_store(tracker: Tracker) -> None:
+    out = tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    ((_, warning_at),) = out.arm
+    restarted = Tracker(Engine(CONFIG), tracker.store)  # same table, empty memory
+    out = restarted.on_tick("C-1", parse_instant("2026-10-11T00:00:00+08:00"))
+    assert sorted(json.loads(v)["kind"] for _, v in out.alerts) == [
+        "deadline_overdue",
+        "deadline_warning",
+    ]
+    assert warning_at < parse_instant("2026-10-11T00:00:00+08:00")
+
+
+def test_a_closed_case_leaves_memory_but_not_the_store(tracker: Tracker) -> None:
+    tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    out = tracker.on_event(b"C-1", event(2, "completed", "2026-09-29T10:00:00+08:00"), ARRIVED)
+    assert out.arm == [("C-1", None)] and "C-1" not in tracker.engine.cases
+    late = tracker.on_event(
+        b"C-1",
+        event(3, "step_started", "2026-09-28T11:00:00+08:00", data={"step": "审查"}),
+        ARRIVED,
+    )
+    assert json.loads(late.cases[0][1])["status"] == "completed"  # reloaded and replayed
+
+
+def test_an_unknown_centre_is_reported_in_the_feed(tracker: Tracker) -> None:
+    value = event(
+        1, "accepted", "2026-09-28T10:00:00+08:00", center="XX-NEW", item_code="FOOD-LICENSE"
+    )
+    out = tracker.on_event(b"C-1", value, ARRIVED)
+    assert out.feed[0].unknown_center == "XX-NEW" and not out.dead
