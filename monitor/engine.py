@@ -112,7 +112,8 @@ class Engine:
         if code is not None and code not in self.config.catalog:
             return Result(None, event.case_id, self.check(event))
         known = self.event_ids.setdefault(hash((event.source, event.event_id)), event.case_id)
-        if known != event.case_id and self.cases[known].has_event(event.source, event.event_id):
+        other = self.cases.get(known) if known != event.case_id else None
+        if other is not None and other.has_event(event.source, event.event_id):
             return Result(
                 Outcome.CONFLICT,
                 event.case_id,
@@ -148,10 +149,14 @@ class Engine:
         for fact in case.facts:
             self.event_ids.setdefault(hash((fact[3], fact[2])), case.case_id)
 
-    def forget(self, case_id: str) -> None:
-        """Stop holding a case (it stays wherever its snapshot is kept); its event ids stay, so
-        a reuse by another case is still caught."""
-        self.cases.pop(case_id, None)
+    def forget(self, case_id: str | None = None) -> None:
+        """Stop holding a case, or every case (their snapshots stay wherever they are kept).
+        An event id is checked across the cases held: a reuse by a case no longer held is not
+        caught."""
+        if case_id is None:
+            self.cases.clear()
+        else:
+            self.cases.pop(case_id, None)
 
     def act(self, case_id: str, action: SupervisorAction) -> Alert | None:
         """A supervisor's acknowledgement or cancellation of an alert of ``case_id``."""

@@ -54,7 +54,6 @@ class Settings(BaseModel):
     calendars: tuple[Path, ...] = ()
     data_dir: Path = Path(".run/worker")
     store: Literal["rocksdb", "memory"] = "rocksdb" if _rocksdict_available() else "memory"
-    worker_port: int = Field(6066, ge=1, le=65535)  # the worker's web server (metrics later)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

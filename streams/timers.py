@@ -36,16 +36,16 @@ class PartitionTimers:
             heapq.heappush(self._heap, due)
         bucket.append(case_id)
 
-    def pop_due(self, now: int) -> list[str]:
-        """The cases whose instant is at or before ``now``; they are disarmed."""
-        due: list[str] = []
+    def pop_due(self, now: int) -> list[tuple[str, int]]:
+        """(case id, armed instant) of the cases due at or before ``now``; they are disarmed."""
+        due: list[tuple[str, int]] = []
         heap, buckets, armed = self._heap, self._buckets, self._due
         while heap and heap[0] <= now:
             instant = heapq.heappop(heap)
             for case_id in buckets.pop(instant, ()):
                 if armed.get(case_id) == instant:
                     del armed[case_id]
-                    due.append(case_id)
+                    due.append((case_id, instant))
         return due
 
     def next_due(self) -> int | None:
@@ -69,12 +69,12 @@ class Timers:
             timers = self._partitions[partition] = PartitionTimers()
         timers.arm(case_id, due)
 
-    def pop_due(self, now: int) -> list[tuple[int, str]]:
-        """(partition, case id) of every case due at or before ``now``."""
+    def pop_due(self, now: int) -> list[tuple[int, str, int]]:
+        """(partition, case id, armed instant) of every case due at or before ``now``."""
         return [
-            (partition, case_id)
+            (partition, case_id, instant)
             for partition, timers in self._partitions.items()
-            for case_id in timers.pop_due(now)
+            for case_id, instant in timers.pop_due(now)
         ]
 
     def revoke(self, partitions: Iterable[int]) -> None:

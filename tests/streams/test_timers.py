@@ -13,9 +13,9 @@ def test_a_case_comes_out_at_its_instant_once() -> None:
     timers.arm(3, "A", 100)
     timers.arm(5, "B", 105)
     assert timers.pop_due(99) == []
-    assert timers.pop_due(100) == [(3, "A")]
+    assert timers.pop_due(100) == [(3, "A", 100)]
     assert timers.pop_due(104) == []
-    assert timers.pop_due(200) == [(5, "B")]
+    assert timers.pop_due(200) == [(5, "B", 105)]
     assert timers.pop_due(300) == [] and len(timers) == 0
 
 
@@ -26,7 +26,7 @@ def test_re_arming_moves_a_case_and_none_disarms_it() -> None:
     timers.arm("B", 120)
     timers.arm("B", None)  # the case ended
     assert timers.pop_due(149) == []
-    assert timers.pop_due(150) == ["A"]
+    assert timers.pop_due(150) == [("A", 150)]
 
 
 def test_revoked_partitions_are_forgotten() -> None:
@@ -34,7 +34,7 @@ def test_revoked_partitions_are_forgotten() -> None:
     timers.arm(1, "A", 100)
     timers.arm(2, "B", 100)
     timers.revoke([1])
-    assert timers.pop_due(100) == [(2, "B")]
+    assert timers.pop_due(100) == [(2, "B", 100)]
 
 
 def test_an_idle_tick_touches_no_case() -> None:
@@ -74,8 +74,8 @@ def test_pops_match_the_latest_arming(plan: list[tuple[str, int | None]], ticks:
     expected = {case_id: due for case_id, due in latest.items() if due is not None}
     popped: dict[str, int] = {}
     for now in [*sorted(ticks), 60]:
-        for case_id in timers.pop_due(now):
+        for case_id, instant in timers.pop_due(now):
             assert case_id not in popped, "a case comes out once"
-            assert expected[case_id] <= now
+            assert expected[case_id] == instant <= now
             popped[case_id] = now
     assert set(popped) == set(expected)

@@ -1,0 +1,194 @@
+"""End to end on the real stack: events into Kafka, a `redline worker`, the Redis read model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from redis.asyncio import Redis
+
+from monitor.settings import Settings
+from monitor.timeutil import zone
+from streams.readmodel import ReadModel
+from streams.topics import ensure_topics
+from streams.tracker import REASON_HEADER
+
+pytestmark = pytest.mark.integration
+SHANGHAI = zone("Asia/Shanghai")
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def stack(
+    kafka_bootstrap: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """A worker of its own (topics, consumer group, data dir) for this module's tests."""
+    run = uuid.uuid4().hex[:8]
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        redis_url=redis_url,
+        partitions=4,
+        app_id=f"w{run}",
+        events_topic=f"w{run}-events",
+        dlq_topic=f"w{run}-dlq",
+        ticks_topic=f"w{run}-ticks",
+        alerts_topic=f"w{run}-alerts",
+        cases_topic=f"w{run}-cases",
+        data_dir=tmp_path_factory.mktemp("worker"),
+    )
+    asyncio.run(ensure_topics(settings))
+    env = {
+        **os.environ,
+        **{
+            f"REDLINE_{k.upper()}": str(v)
+            for k, v in settings.model_dump(
+                exclude={"calendars", "centres", "policy", "catalog"}
+            ).items()
+        },
+    }
+    log = (settings.data_dir / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "redline"), "worker"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield settings
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+
+
+@pytest.fixture
+async def read_model(stack: Settings) -> AsyncIterator[ReadModel]:
+    redis = Redis.from_url(stack.redis_url)
+    yield ReadModel(redis)
+    await redis.aclose()
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 60) -> T:
+    """Await a condition on the real stack (polled: Redis has no change feed for a key)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await probe()
+        if value is not None:
+            return value
+        await asyncio.sleep(0.2)
+    raise AssertionError("the condition did not hold in time")
+
+
+async def produce(settings: Settings, *records: tuple[bytes, bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(settings.events_topic, key=key, value=value)
+    finally:
+        await producer.stop()
+
+
+def event(case_id: str, n: int, kind: str, at: int, **fields: Any) -> tuple[bytes, bytes]:
+    body = {
+        "event_id": f"{case_id}-{n}",
+        "type": f"case.{kind}",
+        "case_id": case_id,
+        "occurred_at": SHANGHAI.format(at),
+        "source": "win-e2e",
+        **fields,
+    }
+    return case_id.encode(), json.dumps(body, ensure_ascii=False).encode()
+
+
+OPENING = {"center": "GZ-TIANHE", "item_code": "FOOD-LICENSE"}
+
+
+async def test_the_spec_example_reaches_the_read_model_red(
+    stack: Settings, read_model: ReadModel
+) -> None:
+    accepted = int(SHANGHAI.day_start(20_724) + 10 * 3600)  # 2026-09-28 10:00 local
+    await produce(
+        stack, event("E2E-SPEC", 1, "accepted", accepted, **OPENING, data={"promised": "5wd"})
+    )
+
+    async def red() -> dict[str, Any] | None:
+        case = await read_model.case("E2E-SPEC")
+        return case if case and case["light"] == "red" else None
+
+    case = await eventually(red)
+    assert case["deadline"] == "2026-10-11T00:00:00+08:00" and case["breached"] is True
+    overdue = [a for a in case["alerts"] if a["kind"] == "deadline_overdue"]
+    assert overdue[0]["fired_at"] == "2026-10-11T00:00:00+08:00"  # event time, not arrival
+
+
+async def test_a_deadline_seconds_away_turns_red_at_its_instant(
+    stack: Settings, read_model: ReadModel
+) -> None:
+    deadline = int(time.time()) + 8
+    accepted = deadline - 3600  # a 1h promised limit runs from the instant itself
+    await produce(
+        stack, event("E2E-SOON", 1, "accepted", accepted, **OPENING, data={"promised": "1h"})
+    )
+
+    async def seen() -> dict[str, Any] | None:
+        return await read_model.case("E2E-SOON")
+
+    before = await eventually(seen)
+    assert before["light"] in ("green", "yellow")  # yellow: 0.8 of the hour is long past
+    assert before["deadline"] == SHANGHAI.format(deadline)
+
+    async def red() -> dict[str, Any] | None:
+        case = await read_model.case("E2E-SOON")
+        return case if case and case["light"] == "red" else None
+
+    case = await eventually(red, timeout=30)
+    assert time.time() >= deadline, "red only once the deadline has passed"
+    overdue = [a for a in case["alerts"] if a["kind"] == "deadline_overdue"]
+    assert overdue[0]["fired_at"] == SHANGHAI.format(deadline)
+
+
+async def test_bad_input_goes_to_the_dead_letter_topic_and_the_worker_goes_on(
+    stack: Settings, read_model: ReadModel
+) -> None:
+    now = int(time.time())
+    bad = [
+        (b"E2E-BAD", b"{not json"),
+        event("E2E-BAD", 1, "approved", now),
+        event("E2E-BAD", 2, "accepted", now, center="GZ", item_code="NOPE"),
+    ]
+    await produce(stack, *bad, event("E2E-AFTER", 1, "submitted", now, **OPENING))
+    consumer = AIOKafkaConsumer(
+        stack.dlq_topic, bootstrap_servers=stack.kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    letters: dict[bytes, list[dict[str, str]]] = {}
+    try:
+        async with asyncio.timeout(60):
+            async for message in consumer:
+                letters[message.value] = json.loads(dict(message.headers)[REASON_HEADER])
+                if len(letters) == len(bad):
+                    break
+    finally:
+        await consumer.stop()
+    assert set(letters) == {value for _, value in bad}  # the original bytes, each one
+    fields = sorted(reason["field"] for reasons in letters.values() for reason in reasons)
+    assert fields == ["(body)", "item_code", "type"]
+
+    async def after() -> dict[str, Any] | None:
+        return await read_model.case("E2E-AFTER")
+
+    assert (await eventually(after))["status"] == "submitted"  # still consuming
