@@ -168,3 +168,29 @@ def schema_command() -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+@app.command("worker")
+def worker_command(
+    loglevel: Annotated[
+        str, typer.Option("--loglevel", help="crit|error|warn|info|debug")
+    ] = "warn",
+) -> None:
+    """Run a stream worker (settings from REDLINE_* variables; see the operator guide)."""
+    import asyncio
+
+    from faust.worker import Worker
+
+    from monitor.settings import Settings, SettingsError
+    from streams.app import create_app
+    from streams.topics import ensure_topics
+
+    try:
+        settings = Settings.from_env()
+        settings.config_files().load()
+    except (SettingsError, ConfigError) as exc:
+        raise _fail(str(exc)) from None
+    created = asyncio.run(ensure_topics(settings))
+    if created:
+        typer.echo(f"redline: created topics {', '.join(created)}", err=True)
+    Worker(create_app(settings), loglevel=loglevel, quiet=True).execute_from_commandline()
