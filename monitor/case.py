@@ -787,10 +787,7 @@ class Case:
             "extended": self.extended_s
             // (3600 if terms and terms.promised.unit.family == "hours" else 86400),
             "alerts": [
-                alert_view(alert, fmt)
-                for alert in sorted(  # stable: raise order within a second
-                    self.alerts.values(), key=lambda a: a.fired_at
-                )
+                alert_view(alert, fmt) for alert in sorted(self.alerts.values(), key=_alert_order)
             ],
             "as_of": fmt(instant),
         }
@@ -842,6 +839,21 @@ def _formatter(terms: Terms | None) -> Callable[[int | None], str | None]:
         return None if instant is None else tz.format(instant)
 
     return fmt
+
+
+_KIND_ORDER = {kind: rank for rank, kind in enumerate(AlertKind)}
+
+
+def _alert_order(alert: Alert) -> tuple[int, bool, int, str]:
+    """Alerts in the order they fired; within a second, corrected ones last, then in the order
+    of the SPEC's table (a warning before its overdue alert), then by id: the same for every
+    arrival order of the same history."""
+    return (
+        alert.fired_at,
+        alert.resolution is Resolution.CORRECTED,
+        _KIND_ORDER[alert.kind],
+        alert.id,
+    )
 
 
 def alert_view(alert: Alert, fmt: Callable[[int | None], str | None]) -> dict[str, Any]:

@@ -50,6 +50,8 @@ def services() -> Iterator[Endpoints]:
         for name in SERVICES:
             if _service(name, "status").returncode == 0:
                 continue
+            if _service(name, "answering").returncode == 0:
+                continue  # started elsewhere (another checkout): reuse it, and leave it running
             # install is quick when there is nothing to do, and makes `make clean` harmless.
             result = _service(name, "install")
             if result.returncode == 0:

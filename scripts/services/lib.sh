@@ -124,6 +124,8 @@ main() {
     start) do_start_checked ;;
     stop) do_stop ;;
     status) do_status ;;
-    *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+    # answering on the port, whoever started it (another checkout, a hand-started server)
+    answering) answering ;;
+    *) echo "usage: $0 install|start|stop|status|answering" >&2; exit 2 ;;
   esac
 }
