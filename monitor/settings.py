@@ -40,6 +40,7 @@ class Settings(BaseModel):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    read_model_prefix: str = "redline:rm:"  # every read-model key starts with it
     partitions: int = Field(8, ge=1, le=1024)  # of approval-events and every co-partitioned topic
     replication: int = Field(1, ge=1, le=5)
     events_topic: str = "approval-events"

@@ -96,7 +96,7 @@ def create_app(settings: Settings) -> faust.App:
     store = TableStore(table)
     tracker = Tracker(Engine(settings.config_files().load()), store)
     timers = Timers()
-    read_model = ReadModel(Redis.from_url(settings.redis_url))
+    read_model = ReadModel(Redis.from_url(settings.redis_url), settings.read_model_prefix)
 
     async def send(out: Outputs, partition: int) -> None:
         for dead in out.dead:

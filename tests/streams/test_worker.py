@@ -44,6 +44,7 @@ def stack(
         ticks_topic=f"w{run}-ticks",
         alerts_topic=f"w{run}-alerts",
         cases_topic=f"w{run}-cases",
+        read_model_prefix=f"test:{run}:",
         data_dir=tmp_path_factory.mktemp("worker"),
     )
     asyncio.run(ensure_topics(settings))
@@ -77,7 +78,9 @@ def stack(
 @pytest.fixture
 async def read_model(stack: Settings) -> AsyncIterator[ReadModel]:
     redis = Redis.from_url(stack.redis_url)
-    yield ReadModel(redis)
+    read_model = ReadModel(redis, stack.read_model_prefix)
+    yield read_model
+    await read_model.flush()
     await redis.aclose()
 
 
