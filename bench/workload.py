@@ -7,7 +7,9 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from monitor.timeutil import zone
+from monitor.timeutil import DAY, HOUR, zone
+from streams.histories import FixedPace, Pace, Phase, Shape
+from streams.histories import case_history as shaped_history
 
 SHANGHAI = zone("Asia/Shanghai")
 ITEMS = [
@@ -22,52 +24,40 @@ ITEMS = [
 ]
 START = 1_767_225_600  # 2026-01-01T00:00:00+08:00
 
+# Waits in seconds, whatever the item: the engine's cost does not depend on deadlines being met.
+GAPS = {
+    Phase.ACCEPT: (600, DAY),
+    Phase.STEP_START: (HOUR, 3 * DAY),
+    Phase.STEP_RUN: (HOUR, 4 * DAY),
+    Phase.SUSPENSION: (HOUR, 5 * DAY),
+    Phase.AFTER_RESUME: (600, DAY),
+    Phase.EXTEND: (HOUR, DAY),
+    Phase.END: (HOUR, 6 * DAY),
+}
+
+
+def _pace(rng: random.Random, item: str, centre: str) -> Pace:
+    return FixedPace(rng, GAPS, complete_share=0.7)
+
+
+BENCH_SHAPE = Shape(
+    items=ITEMS,
+    centres=[f"C{index:02d}" for index in range(40)],
+    pace=_pace,
+    zone=lambda centre: SHANGHAI,
+    steps=lambda item: [("审查", "3wd")],
+    suspend_reasons=["supplement", "inspection", "expert_review"],
+    expected=lambda reason: "5wd",
+    extension=lambda item: "5wd",
+    suspend_share=0.3,
+    extend_share=0.1,
+)
+
 
 def case_history(rng: random.Random, case_id: str, start: int) -> list[dict[str, Any]]:
     """One case: submitted, accepted, a step or two, sometimes a suspension or an extension,
     then completed (or left open). About 6 events on average."""
-    t = start
-    item = rng.choice(ITEMS)
-    center = f"C{rng.randrange(40):02d}"
-    events: list[dict[str, Any]] = []
-
-    def add(kind: str, **fields: Any) -> None:
-        events.append(
-            {
-                "event_id": f"{case_id}-{len(events)}",
-                "type": f"case.{kind}",
-                "case_id": case_id,
-                "occurred_at": SHANGHAI.format(t),
-                "source": f"win-{center}",
-                **fields,
-            }
-        )
-
-    add("submitted", center=center, item_code=item, handler=f"h{rng.randrange(500)}")
-    t += rng.randrange(600, 86_400)
-    add("accepted", center=center, item_code=item)
-    t += rng.randrange(3600, 3 * 86_400)
-    add("step_started", data={"step": "审查", "limit": "3wd"})
-    t += rng.randrange(3600, 4 * 86_400)
-    if rng.random() < 0.3:
-        add(
-            "suspended",
-            data={
-                "reason": rng.choice(["supplement", "inspection", "expert_review"]),
-                "expected": "5wd",
-            },
-        )
-        t += rng.randrange(3600, 5 * 86_400)
-        add("resumed")
-        t += rng.randrange(600, 86_400)
-    add("step_completed", data={"step": "审查"})
-    if rng.random() < 0.1:
-        t += rng.randrange(3600, 86_400)
-        add("extended", data={"by": "5wd", "approved_by": "chief"})
-    if rng.random() < 0.7:
-        t += rng.randrange(3600, 6 * 86_400)
-        add("completed", data={"result": "approved"})
-    return events
+    return shaped_history(rng, case_id, start, BENCH_SHAPE)
 
 
 def feed(cases: int, seed: int = 7) -> Iterator[dict[str, Any]]:

@@ -194,3 +194,32 @@ def worker_command(
     if created:
         typer.echo(f"redline: created topics {', '.join(created)}", err=True)
     Worker(create_app(settings), loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+def _register_simulate() -> None:
+    """``redline simulate``, defined beside the load it produces (streams/simulate.py)."""
+    from streams.simulate import simulate_command
+
+    app.command("simulate")(simulate_command)
+
+
+_register_simulate()
+
+
+@app.command("rebuild-readmodel")
+def rebuild_readmodel_command() -> None:
+    """Empty the Redis read model and rebuild it from the cases and alerts topics."""
+    import asyncio
+
+    from monitor.settings import Settings, SettingsError
+    from streams.rebuild import rebuild_read_model
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    done = asyncio.run(rebuild_read_model(settings))
+    typer.echo(
+        f"deleted {done.deleted_keys} keys; projected {done.cases} case records and "
+        f"{done.alerts} alert records"
+    )

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import struct
 import time
 from collections.abc import Iterator, MutableMapping
@@ -25,7 +24,7 @@ from monitor.engine import Engine
 from monitor.process import tune_gc
 from monitor.settings import Settings
 from monitor.snapshot import next_change_of
-from streams.readmodel import ReadModel
+from streams.readmodel import ReadModel, project_record
 from streams.timers import Timers
 from streams.tracker import Outputs, Tracker
 
@@ -140,12 +139,7 @@ def create_app(settings: Settings) -> faust.App:
     async def project(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
-            record = json.loads(message.value)
-            if message.topic == settings.cases_topic:
-                version = record.pop("version")
-                await read_model.write_case(record, (version[0], version[1]))
-            else:
-                await read_model.write_alerts([record])
+            await project_record(read_model, message.topic == settings.cases_topic, message.value)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]  # faust types it too narrowly
     async def rearm(sender: Any, *_: Any, **__: Any) -> None:

@@ -750,3 +750,13 @@ def _loads(raw: bytes | str) -> Any:
 def _glob_escape(text: str) -> str:
     """``text`` as a literal in a SCAN MATCH pattern."""
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+async def project_record(read_model: ReadModel, is_case: bool, value: bytes) -> None:
+    """Write one record of the cases or alerts topic, as the worker publishes it."""
+    record = json.loads(value)
+    events, time = record.pop("version")
+    if is_case:
+        await read_model.write_case(record, (events, time))
+    else:
+        await read_model.write_alerts([record], (events, time))

@@ -114,7 +114,10 @@ class Tracker:
         for alert in changes:
             record = alert_view(alert, lambda t: None if t is None else fmt(t))
             record.update(
-                case_id=case.case_id, center=view["center"], department=view["department"]
+                case_id=case.case_id,
+                center=view["center"],
+                department=view["department"],
+                version=view["version"],  # the case's: a replayed older state cannot win
             )
             out.alerts.append((alert.id.encode(), _json(record)))
         out.arm.append((case.case_id, case.next_change() if case.is_open else None))

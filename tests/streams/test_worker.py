@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from monitor.settings import Settings
 from monitor.timeutil import zone
 from streams.readmodel import ReadModel
+from streams.rebuild import rebuild_read_model
 from streams.topics import ensure_topics
 from streams.tracker import REASON_HEADER
 
@@ -75,8 +76,9 @@ def stack(
         log.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def read_model(stack: Settings) -> AsyncIterator[ReadModel]:
+    """The worker's read model, as it stands across this module's tests."""
     redis = Redis.from_url(stack.redis_url)
     read_model = ReadModel(redis, stack.read_model_prefix)
     yield read_model
@@ -195,3 +197,35 @@ async def test_bad_input_goes_to_the_dead_letter_topic_and_the_worker_goes_on(
         return await read_model.case("E2E-AFTER")
 
     assert (await eventually(after))["status"] == "submitted"  # still consuming
+
+
+async def test_a_flushed_read_model_is_rebuilt_from_kafka_as_it_was(
+    stack: Settings, read_model: ReadModel
+) -> None:
+    now = int(time.time())
+    await produce(
+        stack,
+        event("E2E-R1", 1, "accepted", now - 40 * 86_400, **OPENING),  # long overdue
+        event("E2E-R2", 1, "submitted", now, **OPENING),
+        event("E2E-R3", 1, "accepted", now - 86_400, **OPENING),
+        event("E2E-R3", 2, "completed", now, data={"result": "approved"}),
+    )
+
+    async def settled() -> dict[str, Any] | None:
+        cases = [await read_model.case(f"E2E-R{n}") for n in (1, 2, 3)]
+        if any(case is None for case in cases) or cases[0]["light"] != "red":  # type: ignore[index]
+            return None
+        return {
+            "cases": cases,
+            "totals": await read_model.totals(),
+            "alerts": await read_model.alerts(limit=100),
+            "ranking": await read_model.department_ranking(),
+        }
+
+    before = await eventually(settled)
+    assert await read_model.case("E2E-R1") is not None
+    await read_model.flush()
+    assert await read_model.case("E2E-R1") is None
+    done = await rebuild_read_model(stack)
+    assert done.cases >= 3 and done.alerts >= 1
+    assert await settled() == before
