@@ -4,29 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
+from stack import (
+    OPENING,
+    SHANGHAI,
+    WorkerProcess,
+    event,
+    eventually,
+    isolated_settings,
+    produce,
+)
 
 from monitor.settings import Settings
-from monitor.timeutil import zone
 from streams.readmodel import ReadModel
 from streams.rebuild import rebuild_read_model
 from streams.topics import ensure_topics
 from streams.tracker import REASON_HEADER
 
 pytestmark = pytest.mark.integration
-SHANGHAI = zone("Asia/Shanghai")
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -34,46 +35,14 @@ def stack(
     kafka_bootstrap: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settings]:
     """A worker of its own (topics, consumer group, data dir) for this module's tests."""
-    run = uuid.uuid4().hex[:8]
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        redis_url=redis_url,
-        partitions=4,
-        app_id=f"w{run}",
-        events_topic=f"w{run}-events",
-        dlq_topic=f"w{run}-dlq",
-        ticks_topic=f"w{run}-ticks",
-        alerts_topic=f"w{run}-alerts",
-        cases_topic=f"w{run}-cases",
-        read_model_prefix=f"test:{run}:",
-        data_dir=tmp_path_factory.mktemp("worker"),
-    )
+    data = tmp_path_factory.mktemp("worker")
+    settings = isolated_settings(kafka_bootstrap, redis_url, data)
     asyncio.run(ensure_topics(settings))
-    env = {
-        **os.environ,
-        **{
-            f"REDLINE_{k.upper()}": str(v)
-            for k, v in settings.model_dump(
-                exclude={"calendars", "centres", "policy", "catalog"}
-            ).items()
-        },
-    }
-    log = (settings.data_dir / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [str(Path(sys.executable).parent / "redline"), "worker"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = WorkerProcess(settings, data)
     try:
         yield settings
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        worker.stop()
 
 
 @pytest.fixture(scope="module")
@@ -84,42 +53,6 @@ async def read_model(stack: Settings) -> AsyncIterator[ReadModel]:
     yield read_model
     await read_model.flush()
     await redis.aclose()
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 60) -> T:
-    """Await a condition on the real stack (polled: Redis has no change feed for a key)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await probe()
-        if value is not None:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError("the condition did not hold in time")
-
-
-async def produce(settings: Settings, *records: tuple[bytes, bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        for key, value in records:
-            await producer.send_and_wait(settings.events_topic, key=key, value=value)
-    finally:
-        await producer.stop()
-
-
-def event(case_id: str, n: int, kind: str, at: int, **fields: Any) -> tuple[bytes, bytes]:
-    body = {
-        "event_id": f"{case_id}-{n}",
-        "type": f"case.{kind}",
-        "case_id": case_id,
-        "occurred_at": SHANGHAI.format(at),
-        "source": "win-e2e",
-        **fields,
-    }
-    return case_id.encode(), json.dumps(body, ensure_ascii=False).encode()
-
-
-OPENING = {"center": "GZ-TIANHE", "item_code": "FOOD-LICENSE"}
 
 
 async def test_the_spec_example_reaches_the_read_model_red(
