@@ -103,6 +103,7 @@ class Clock:
         "_deadline",
         "_memo",
         "budget",
+        "paused_at",
         "run_from",
         "running",
         "segments",
@@ -120,6 +121,7 @@ class Clock:
         self.run_from = timeline.run_from(start)
         self.used = 0  # running time used up to the last pause (while paused: in total)
         self.running = True
+        self.paused_at: int | None = None  # when it last stopped running
         # (instant it began running, time used before) per stretch; None: one stretch from
         # run_from, the common case, kept without a list
         self.segments: list[tuple[int, int]] | None = None
@@ -149,7 +151,11 @@ class Clock:
 
     def _instant_for(self, used: int) -> int | None:
         if used <= 0:
-            return self.run_from  # a zero budget ends with the start day (即办件)
+            # A zero budget ends with the start day (即办件). Paused before that, it is frozen
+            # like any other; resumed later, it is due at once.
+            if not self.running and self.paused_at is not None and self.paused_at < self.run_from:
+                return None
+            return self.segments[-1][0] if self.segments else self.run_from
         if not self.running and used > self.used:
             return None
         timeline = self.timeline
@@ -186,6 +192,7 @@ class Clock:
         if self.running:
             self.used = self.used_at(instant)
             self.running = False
+            self.paused_at = instant
             self._changed()
 
     def resume(self, instant: int) -> None:

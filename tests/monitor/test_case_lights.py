@@ -113,6 +113,31 @@ def test_zero_budget_has_no_yellow_phase_and_turns_red_at_the_end_of_the_day(
     assert "deadline_warning" not in story.kinds("2026-06-02 00:00:00")
 
 
+def test_a_zero_budget_suspended_on_its_start_day_is_frozen_until_it_resumes(
+    engine: Engine,
+) -> None:
+    # SPEC §3: a suspended case's time is frozen ("deadline is null until it resumes"). A 0wd
+    # case suspended before its start day ends has nothing left on resuming: due at once.
+    story = Story(engine, item="ZERO")
+    story.accepted("2026-06-01 10:00")  # Monday; 0wd would end 6-02 00:00
+    story.suspended("2026-06-01 11:00")
+    assert story.light("2026-06-02 10:00") == "suspended"
+    assert "deadline_overdue" not in story.kinds("2026-06-02 10:00")
+    story.resumed("2026-06-03 09:00")
+    view = story.view("2026-06-03 09:00")
+    assert view["deadline"] == "2026-06-03T09:00:00+08:00" and view["light"] == "red"
+    overdue = story.alert("2026-06-03 09:00", "deadline_overdue")
+    assert overdue["fired_at"] == "2026-06-03T09:00:00+08:00"
+
+
+def test_a_zero_budget_resumed_within_its_start_day_keeps_its_deadline(engine: Engine) -> None:
+    story = Story(engine, item="ZERO")
+    story.accepted("2026-06-01 10:00")
+    story.suspended("2026-06-01 11:00")
+    story.resumed("2026-06-01 15:00")
+    assert story.view("2026-06-01 16:00")["deadline"] == "2026-06-02T00:00:00+08:00"
+
+
 def test_zero_budget_alerts_at_the_end_of_the_start_day(engine: Engine) -> None:
     # The alert side of the rule above: overdue at 24:00 of 6-01, never a warning.
     story = Story(engine, item="ZERO")
