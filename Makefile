@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: venv bootstrap lock test lint services-start services-stop services-status bench run clean
+.PHONY: venv bootstrap lock test lint services-start services-stop services-status bench run replay \
+	clean
 
 # The venv only (Redline + dev tools, pinned by constraints.txt).
 venv:
@@ -42,8 +43,13 @@ bench: venv
 	@if [ -f bench/run.py ]; then $(PY) bench/run.py; \
 	else echo "make bench: bench/run.py does not exist yet" >&2; exit 1; fi
 
-# Replays the sample events offline and prints each case's state.
-run: venv
+# The local stack: Kafka, Redis, REDLINE_WORKERS workers, the demo load unless REDLINE_DEMO=0,
+# and `redline watch` in the foreground; Ctrl-C stops what it started (scripts/run-stack.sh).
+run: bootstrap
+	@scripts/run-stack.sh
+
+# Replays the sample events offline and prints each case's state (no services needed).
+replay: venv
 	.venv/bin/redline replay monitor/data/sample-events.jsonl \
 		--now 2026-10-12T09:00:00+08:00 --catalog monitor/data/catalog.yaml \
 		--centres monitor/data/centres.yaml --policy monitor/data/policy.yaml

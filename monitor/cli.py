@@ -223,3 +223,160 @@ def rebuild_readmodel_command() -> None:
         f"deleted {done.deleted_keys} keys; projected {done.cases} case records and "
         f"{done.alerts} alert records"
     )
+
+
+# -- redline watch: the wall in a terminal ------------------------------------------------------
+
+WATCH_RED_SHOWN = 5  # red cases listed, the most overdue first
+
+
+@app.command("watch")
+def watch_command(
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.5, help="seconds between two views")
+    ] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="print one view and exit")] = False,
+) -> None:
+    """Print what the wall will show, from the Redis read model, every few seconds.
+
+    Cases by light, the most overdue red cases, feed health and the ranking. Settings from
+    REDLINE_* variables (REDLINE_REDIS_URL, REDLINE_READ_MODEL_PREFIX). Ctrl-C ends it.
+    """
+    import asyncio
+    import contextlib
+
+    from monitor.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a watch ends
+        asyncio.run(_watch(settings.redis_url, settings.read_model_prefix, interval, once))
+
+
+async def _watch(redis_url: str, prefix: str, interval: float, once: bool) -> None:
+    """Render the read model until cancelled; with ``once``, a single view (exit 1 on error)."""
+    import asyncio
+    import time
+
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from streams.readmodel import ReadModel
+
+    where = f"{_without_password(redis_url)} (prefix {prefix})"
+    redis = Redis.from_url(redis_url)
+    read_model = ReadModel(redis, prefix)
+    try:
+        while True:
+            now = int(time.time())
+            try:
+                totals = await read_model.totals()
+                reds = await read_model.red_cases(limit=WATCH_RED_SHOWN)
+                feeds = [
+                    (h.source, h.accepted, h.duplicate, h.refused, h.lag_last_s)
+                    for h in await read_model.sources()
+                ]
+                ranks = [
+                    (r.department, r.completed, r.on_time_rate, r.breached, r.overdue_now)
+                    for r in await read_model.department_ranking()
+                ]
+                text = _wall_text(now, where, totals, reds, feeds, ranks)
+            except (RedisError, OSError) as exc:
+                if once:
+                    raise _fail(f"{where}: {exc}", code=1) from None
+                text = f"redline watch: {where}: {exc} (trying again in {interval:g} s)"
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+            if once:
+                return
+            await asyncio.sleep(interval)
+            sys.stdout.write("\n")
+    finally:
+        await redis.aclose()
+
+
+Feed = tuple[str, int, int, int, int | None]  # source, accepted, duplicate, refused, last lag
+Rank = tuple[str, int, float | None, int, int]  # department, completed, on time, breached, red
+
+
+def _wall_text(
+    now: int,
+    where: str,
+    totals: dict[str, int],
+    reds: list[dict[str, object]],
+    feeds: list[Feed],
+    ranks: list[Rank],
+) -> str:
+    """One view of the read model as text: lights, the most overdue red cases, feed health,
+    and the departments' ranking (科室排名) over all time."""
+    lines = [f"redline watch  {zone(DEFAULT_TIMEZONE).format(now)}  {where}"]
+    lines.append("cases    " + "  ".join(f"{light} {count}" for light, count in totals.items()))
+    if not any(totals.values()):
+        lines.append("         no case in the read model yet (is a worker running?)")
+    lines.append(f"red      {totals.get('red', 0)} open" + (", most overdue:" if reds else ""))
+    for view in reds:
+        lines.append(
+            f"         {view['case_id']!s:<28} {view.get('center') or '-'!s:<14} "
+            f"{view.get('department') or '-'!s:<12} overdue {_overdue(view, now)}"
+        )
+    lines.append("sources  " + _row("source", "accepted", "duplicate", "refused", "last lag"))
+    for source, accepted, duplicate, refused, lag in feeds:
+        row = _row(source, str(accepted), str(duplicate), str(refused), _lag(lag))
+        lines.append("         " + row)
+    if not feeds:
+        lines.append("         no event received yet")
+    if ranks:
+        lines.append("ranking  department     completed  on time  breached  red now")
+    for department, completed, rate, breached, red in ranks:
+        on_time = "-" if rate is None else f"{rate:.0%}"
+        lines.append(
+            f"         {department or '-':<14} {completed:>9} {on_time:>8} {breached:>9} {red:>8}"
+        )
+    return "\n".join(lines)
+
+
+def _row(source: str, accepted: str, duplicate: str, refused: str, lag: str) -> str:
+    return f"{source:<24} {accepted:>9} {duplicate:>10} {refused:>8}  {lag}"
+
+
+def _overdue(view: dict[str, object], now: int) -> str:
+    """Natural time since the promised deadline, up to now or to the case's own time when that
+    is later (a simulated feed runs ahead of the clock)."""
+    deadline = view.get("deadline")
+    if not isinstance(deadline, str):
+        return "-"
+    as_of = view.get("as_of")
+    until = max(now, parse_instant(as_of)) if isinstance(as_of, str) else now
+    return _span(until - parse_instant(deadline))
+
+
+def _lag(seconds: int | None) -> str:
+    """Arrival minus occurred_at; negative when the window system's clock is ahead."""
+    if seconds is None:
+        return "-"
+    return _span(seconds) if seconds >= 0 else f"-{_span(-seconds)} (clock ahead)"
+
+
+def _span(seconds: int) -> str:
+    """A duration for people: ``2d 03h``, ``5h 07m``, ``12m 30s``, ``40s``."""
+    seconds = max(seconds, 0)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def _without_password(url: str) -> str:
+    """The Redis URL without credentials, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return url

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh clone needs: the .venv with Redline and its dev tools, pinned by
 # constraints.txt, and the local services' software (scripts/services.sh install).
-# `bootstrap.sh --venv` stops after the venv (what `make run` needs today).
+# `bootstrap.sh --venv` stops after the venv (what `make replay`, `make bench` and `make lint` need).
 # Quiet and quick when nothing changed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -52,7 +52,9 @@ from streams.histories import (
 )
 
 DEFAULT_RATE = 200.0
-DEFAULT_TIME_SCALE = 3600.0  # an hour a second: a 10wd case turns red in about six minutes
+# an hour a second. A worker's timers run on the real clock, so for lights that change on
+# their own, start in the past (make run starts a week ago)
+DEFAULT_TIME_SCALE = 3600.0
 DATA = resources.files("monitor") / "data"
 DEMO_CATALOG = Path(str(DATA / "catalog.yaml"))
 DEMO_CENTRES = Path(str(DATA / "centres.yaml"))
