@@ -11,8 +11,11 @@ COPY . .
 # constraints.txt is the lock file: the image gets exactly the versions CI tested.
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install -c constraints.txt . \
- && useradd --system --uid 10001 --no-create-home redline
+ && useradd --system --uid 10001 --no-create-home redline \
+ && mkdir -p /data && chown redline /data
 
+# the worker's local state store (RocksDB), rebuilt from its changelog when empty
+ENV REDLINE_DATA_DIR=/data/worker
 USER redline
 EXPOSE 8000 9400
 CMD ["redline", "--help"]

@@ -183,14 +183,17 @@ def worker_command(
 
     from monitor.settings import Settings, SettingsError
     from streams.app import create_app
-    from streams.topics import ensure_topics
+    from streams.topics import TopicLayoutError, ensure_topics
 
     try:
         settings = Settings.from_env()
         settings.config_files().load()
     except (SettingsError, ConfigError) as exc:
         raise _fail(str(exc)) from None
-    created = asyncio.run(ensure_topics(settings))
+    try:
+        created = asyncio.run(ensure_topics(settings))
+    except TopicLayoutError as exc:
+        raise _fail(str(exc)) from None
     if created:
         typer.echo(f"redline: created topics {', '.join(created)}", err=True)
     Worker(create_app(settings), loglevel=loglevel, quiet=True).execute_from_commandline()
