@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 import time
 from collections.abc import Iterator, MutableMapping
@@ -28,6 +29,8 @@ from streams.readmodel import ReadModel, project_record
 from streams.timers import Timers
 from streams.tracker import Outputs, Tracker
 
+log = logging.getLogger(__name__)
+UNKNOWN_SOURCE = "(unknown)"  # feed health of refused events whose JSON names no source
 _PARTITION = struct.Struct(">i")  # table values: the case's partition, then its snapshot
 
 
@@ -109,15 +112,14 @@ def create_app(settings: Settings) -> faust.App:
         for case_id, due in out.arm:
             timers.arm(partition, case_id, due)
         for record in out.feed:
-            if record.source is not None:
-                await read_model.record_event(
-                    record.source,
-                    record.occurred_at,
-                    record.arrived_at,
-                    record.outcome,
-                    record.reason,
-                    record.unknown_center,
-                )
+            await read_model.record_event(
+                record.source or UNKNOWN_SOURCE,
+                record.occurred_at,
+                record.arrived_at,
+                record.outcome,
+                record.reason,
+                record.unknown_center,
+            )
 
     @app.agent(inbound)
     async def track(stream: Any) -> None:
@@ -125,7 +127,14 @@ def create_app(settings: Settings) -> faust.App:
             message = event.message
             store.partition = message.partition
             if message.topic == settings.ticks_topic:
-                out = tracker.on_tick(message.key.decode(), int(message.value))
+                try:
+                    case_id, due = message.key.decode(), int(message.value)
+                except (AttributeError, UnicodeDecodeError, ValueError):
+                    log.warning(
+                        "ignored a malformed tick: key=%r value=%r", message.key, message.value
+                    )
+                    continue
+                out = tracker.on_tick(case_id, due)
             else:
                 out = tracker.on_event(message.key, message.value, int(time.time()))
             await send(out, message.partition)

@@ -130,6 +130,9 @@ async def test_bad_input_goes_to_the_dead_letter_topic_and_the_worker_goes_on(
         return await read_model.case("E2E-AFTER")
 
     assert (await eventually(after))["status"] == "submitted"  # still consuming
+    health = {source.source: source for source in await read_model.sources()}
+    assert health["(unknown)"].refused >= 1  # the broken JSON names no source
+    assert health["win-e2e"].refused >= 2  # the unknown type and the unknown item
 
 
 async def test_a_flushed_read_model_is_rebuilt_from_kafka_as_it_was(
