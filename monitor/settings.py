@@ -54,6 +54,8 @@ class Settings(BaseModel):
     policy: Path | None = Path(str(_DATA / "policy.yaml"))
     calendars: tuple[Path, ...] = ()
     data_dir: Path = Path(".run/worker")
+    # how long a silent worker keeps its partitions before the group hands them to the others
+    session_timeout_s: float = Field(10.0, ge=3, le=300)
     store: Literal["rocksdb", "memory"] = "rocksdb" if _rocksdict_available() else "memory"
 
     @classmethod

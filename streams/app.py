@@ -79,6 +79,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         producer_acks=-1,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.session_timeout_s / 4,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,  # metrics come with their own endpoint (metrics issue)
     )
