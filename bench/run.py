@@ -70,7 +70,10 @@ def main() -> None:
     try:
         from bench import pipeline_bench
 
+        from bench import latency_bench
+
         pipeline = pipeline_bench.run(max(500, int(10_000 * scale)))
+        pipeline += latency_bench.run(max(500, int(10_000 * scale)))
     finally:
         for name in reversed(started):
             subprocess.run(["bash", str(SERVICES / f"{name}.sh"), "stop"], check=False)

@@ -1,0 +1,95 @@
+"""Deadline-to-red latency: from a deadline instant to its overdue alert on the alerts topic.
+
+N open cases are accepted with a 1h promised limit so that their deadlines fall one to two
+minutes ahead, spread over 30 seconds; the worker's timers must turn each red on its own. The
+latency of a case is the Kafka append time of its deadline_overdue record minus its deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+
+from bench.engine_bench import Figure
+from bench.pipeline_bench import _produce
+from monitor.settings import Settings
+from monitor.timeutil import parse_instant
+from streams.topics import ensure_topics
+from tests.streams.stack import OPENING, WorkerProcess, event, isolated_settings
+
+SPREAD_S = 30
+
+
+async def _latencies(settings: Settings, expected: int, until: float) -> list[float]:
+    consumer = AIOKafkaConsumer(
+        settings.alerts_topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    latencies: dict[str, float] = {}
+    try:
+        while len(latencies) < expected and time.time() < until:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for messages in batches.values():
+                for message in messages:
+                    record = json.loads(message.value)
+                    if record["kind"] == "deadline_overdue" and record["status"] == "firing":
+                        deadline = parse_instant(record["fired_at"])
+                        latencies[record["id"]] = message.timestamp / 1000 - deadline
+    finally:
+        await consumer.stop()
+    return sorted(latencies.values())
+
+
+def run(
+    cases: int = 10_000,
+    bootstrap: str = "127.0.0.1:9092",
+    redis_url: str = "redis://127.0.0.1:6379/0",
+) -> list[Figure]:
+    """p50 / p99 / max deadline-to-red latency with ``cases`` open cases."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = isolated_settings(bootstrap, redis_url, Path(tmp))
+        asyncio.run(ensure_topics(settings))
+        worker = WorkerProcess(settings, Path(tmp) / "worker")
+        try:
+            lead = 60 + cases // 500  # time to ingest the cases before the first deadline
+            first = int(time.time()) + lead
+            lines = [
+                event(
+                    f"LAT-{n:07d}",
+                    1,
+                    "accepted",
+                    first + n % SPREAD_S - 3600,
+                    **OPENING,
+                    data={"promised": "1h"},
+                )[1]
+                for n in range(cases)
+            ]
+            asyncio.run(_produce(settings, lines))
+            latencies = asyncio.run(_latencies(settings, cases, first + SPREAD_S + 300))
+        finally:
+            worker.stop()
+    note = f"{cases:,} open cases, deadlines over {SPREAD_S} s; {len(latencies):,} turned red"
+    if not latencies:
+        return [Figure("deadline-to-red latency", float("nan"), "s", "p99 ≤ 1 s", note)]
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
+
+    return [
+        Figure("deadline-to-red latency p50", pct(0.50), "s", "—", note),
+        Figure("deadline-to-red latency p99", pct(0.99), "s", "p99 ≤ 1 s", note),
+        Figure("deadline-to-red latency max", latencies[-1], "s", "—", note),
+    ]
+
+
+if __name__ == "__main__":
+    for figure in run(2_000):
+        print(f"{figure.name}: {figure.value:,.2f} {figure.unit} ({figure.note})")
