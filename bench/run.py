@@ -68,9 +68,7 @@ def main() -> None:
     figures = engine_bench.run(scale)
     started = _services_up()
     try:
-        from bench import pipeline_bench
-
-        from bench import latency_bench
+        from bench import latency_bench, pipeline_bench
 
         pipeline = pipeline_bench.run(max(500, int(10_000 * scale)))
         pipeline += latency_bench.run(max(500, int(10_000 * scale)))
