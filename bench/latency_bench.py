@@ -13,28 +13,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
-
 from bench.engine_bench import Figure
 from bench.pipeline_bench import _produce
 from monitor.settings import Settings
 from monitor.timeutil import parse_instant
 from streams.topics import ensure_topics
-from tests.streams.stack import OPENING, WorkerProcess, event, isolated_settings
+from tests.streams.stack import OPENING, WorkerProcess, event, from_the_start, isolated_settings
 
 SPREAD_S = 30
 
 
 async def _latencies(settings: Settings, expected: int, until: float) -> list[float]:
-    consumer = AIOKafkaConsumer(
-        settings.alerts_topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        group_id=None,
-    )
-    await consumer.start()
     latencies: dict[str, float] = {}
-    try:
+    async with from_the_start(settings, settings.alerts_topic) as consumer:
         while len(latencies) < expected and time.time() < until:
             batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
             for messages in batches.values():
@@ -43,8 +34,6 @@ async def _latencies(settings: Settings, expected: int, until: float) -> list[fl
                     if record["kind"] == "deadline_overdue" and record["status"] == "firing":
                         deadline = parse_instant(record["fired_at"])
                         latencies[record["id"]] = message.timestamp / 1000 - deadline
-    finally:
-        await consumer.stop()
     return sorted(latencies.values())
 
 

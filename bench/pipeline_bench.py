@@ -12,14 +12,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.engine_bench import Figure
 from bench.workload import feed_bytes
 from monitor.settings import Settings
 from streams.topics import ensure_topics
-from tests.streams.stack import WorkerProcess, isolated_settings
+from tests.streams.stack import WorkerProcess, from_the_start, isolated_settings
 
 
 async def _produce(settings: Settings, lines: list[bytes]) -> None:
@@ -38,21 +38,12 @@ async def _produce(settings: Settings, lines: list[bytes]) -> None:
 
 
 async def _raw_consume(settings: Settings, count: int) -> float:
-    consumer = AIOKafkaConsumer(
-        settings.events_topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        group_id=None,
-    )
-    await consumer.start()
-    try:
+    async with from_the_start(settings, settings.events_topic) as consumer:
         started, seen = time.perf_counter(), 0
         while seen < count:
             batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
             seen += sum(len(messages) for messages in batches.values())
         return count / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
 
 
 async def _committed(settings: Settings) -> int:

@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from monitor.settings import Settings
 from monitor.timeutil import zone
@@ -111,3 +112,19 @@ def event(case_id: str, n: int, kind: str, at: int, **fields: Any) -> tuple[byte
 
 
 OPENING = {"center": "GZ-TIANHE", "item_code": "FOOD-LICENSE"}
+
+
+@asynccontextmanager
+async def from_the_start(settings: Settings, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of every partition of ``topic`` from its first record, outside any group."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()

@@ -9,10 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
-from stack import OPENING, SHANGHAI, WorkerProcess, event, eventually, isolated_settings, produce
+from stack import (
+    OPENING,
+    SHANGHAI,
+    WorkerProcess,
+    event,
+    eventually,
+    from_the_start,
+    isolated_settings,
+    produce,
+)
 
 from monitor.settings import Settings
 from streams.readmodel import ReadModel
@@ -38,20 +46,11 @@ async def two_members_stable(settings: Settings) -> bool | None:
 
 
 async def alert_records(settings: Settings) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(
-        settings.alerts_topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        group_id=None,
-    )
-    await consumer.start()
-    try:
-        records = []
+    records: list[dict[str, Any]] = []
+    async with from_the_start(settings, settings.alerts_topic) as consumer:
         while batch := await consumer.getmany(timeout_ms=2000):
             records += [json.loads(m.value) for ms in batch.values() for m in ms]
-        return records
-    finally:
-        await consumer.stop()
+    return records
 
 
 @pytest.mark.skip(
