@@ -114,10 +114,6 @@ class WorkCalendar:
             return (self._nth_workday(whole - 1) + 1) * DAY
         return self._nth_workday(whole) * DAY + within
 
-    def workdays_between(self, first_day: int, end_day: int) -> int:
-        """Number of working days in ``[first_day, end_day)``."""
-        return self._before[self._index(end_day)] - self._before[self._index(first_day)]
-
     def provisional_between(self, first_day: int, last_day: int) -> bool:
         """True when any day in ``[first_day, last_day]`` lies in a provisional year."""
         first_year = (_EPOCH + timedelta(days=first_day)).year
@@ -182,12 +178,6 @@ class Calendars:
             self._built[calendar_id] = built
         return built
 
-    def schedules(self) -> list[YearSchedule]:
-        """All official year schedules, sorted by calendar and year."""
-        return sorted(
-            (s for years in self._schedules.values() for s in years.values()),
-            key=lambda s: (s.calendar, s.year),
-        )
 
 
 def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:

@@ -37,6 +37,7 @@ from monitor.events import (
     parse_event,
 )
 from monitor.limits import Limit
+from monitor.timeutil import zone
 
 ORDER = {event_type: rank for rank, event_type in enumerate(EventType)}
 
@@ -831,8 +832,6 @@ _HANDLERS: dict[EventType, Callable[[Case, int, Any], None]] = {
 
 
 def _formatter(terms: Terms | None) -> Callable[[int | None], str | None]:
-    from monitor.timeutil import zone
-
     tz = zone(terms.zone_name if terms else "Asia/Shanghai")
 
     def fmt(instant: int | None) -> str | None:

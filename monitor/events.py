@@ -8,7 +8,6 @@ same code (``redline schema``, committed as ``monitor/schema/event.schema.json``
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -375,11 +374,6 @@ _CODE_FIELDS = {
     "handler",
     "data.step",
 }
-
-
-def fingerprint(event: AnyEvent) -> bytes:
-    """8 bytes that change with any field of the event: tells a duplicate from a conflict."""
-    return hashlib.blake2b(event.__pydantic_serializer__.to_json(event), digest_size=8).digest()
 
 
 def event_schema() -> dict[str, Any]:

@@ -108,8 +108,3 @@ def _fixed_offset(info: ZoneInfo) -> int | None:
 def format_utc(instant: int) -> str:
     """RFC 3339 text of an instant in UTC, e.g. ``2026-09-28T02:00:00Z``."""
     return datetime.fromtimestamp(instant, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_day(day: int) -> str:
-    """``YYYY-MM-DD`` of a day given as days since 1970-01-01."""
-    return (datetime(1970, 1, 1) + timedelta(days=day)).date().isoformat()

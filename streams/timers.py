@@ -48,10 +48,6 @@ class PartitionTimers:
                     due.append((case_id, instant))
         return due
 
-    def next_due(self) -> int | None:
-        """The earliest armed instant (possibly of a since re-armed case)."""
-        return self._heap[0] if self._heap else None
-
     def __len__(self) -> int:
         return len(self._due)
 
