@@ -18,7 +18,7 @@ from bench.pipeline_bench import _produce
 from monitor.settings import Settings
 from monitor.timeutil import parse_instant
 from streams.topics import ensure_topics
-from tests.streams.stack import OPENING, WorkerProcess, event, from_the_start, isolated_settings
+from tests.stack import OPENING, WorkerProcess, event, from_the_start, isolated_settings
 
 SPREAD_S = 30
 

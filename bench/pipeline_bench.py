@@ -19,7 +19,7 @@ from bench.engine_bench import Figure
 from bench.workload import feed_bytes
 from monitor.settings import Settings
 from streams.topics import ensure_topics
-from tests.streams.stack import WorkerProcess, from_the_start, isolated_settings
+from tests.stack import WorkerProcess, from_the_start, isolated_settings
 
 
 async def _produce(settings: Settings, lines: list[bytes]) -> None:

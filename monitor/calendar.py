@@ -179,7 +179,6 @@ class Calendars:
         return built
 
 
-
 def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:
     """The shipped schedules 2020–2026 and festival table, with operators' year files on top."""
     data = resources.files("monitor.calendars") / "data"

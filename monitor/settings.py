@@ -48,6 +48,7 @@ class Settings(BaseModel):
     ticks_topic: str = "redline-ticks"  # deadline timers -> the case's own partition
     alerts_topic: str = "redline-alerts"  # every raise / resolve / correction (compacted by id)
     cases_topic: str = "redline-cases"  # each case's latest view (compacted by case id)
+    commands_topic: str = "redline-commands"  # supervisors' ack / cancel -> the case's partition
     app_id: str = "redline"  # the consumer group of the workers
     catalog: Path = Path(str(_DATA / "catalog.yaml"))
     centres: Path | None = Path(str(_DATA / "centres.yaml"))

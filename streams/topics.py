@@ -42,6 +42,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.ticks_topic, partitions, retention_days=1),
         TopicSpec(settings.alerts_topic, partitions, compacted=True),
         TopicSpec(settings.cases_topic, partitions, compacted=True),
+        TopicSpec(settings.commands_topic, partitions),
     ]
 
 

@@ -38,6 +38,7 @@ def isolated_settings(kafka_bootstrap: str, redis_url: str, data_dir: Path) -> S
         ticks_topic=f"w{run}-ticks",
         alerts_topic=f"w{run}-alerts",
         cases_topic=f"w{run}-cases",
+        commands_topic=f"w{run}-commands",
         read_model_prefix=f"test:{run}:",
         data_dir=data_dir,
     )
