@@ -14,6 +14,7 @@ time and the new instant fires at its own instant, in order, so alert instants a
 from __future__ import annotations
 
 import bisect
+import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -791,6 +792,45 @@ class Case:
                 alert_view(alert, fmt) for alert in sorted(self.alerts.values(), key=_alert_order)
             ],
             "as_of": fmt(instant),
+        }
+
+    def timeline(self) -> list[dict[str, Any]]:
+        """The case's events in event-time order, for the API (SPEC §6: "plus its timeline")."""
+        fmt = _formatter(self.terms)
+        entries = []
+        for at, _, event_id, source, blob in self.facts:
+            event = json.loads(blob)
+            entry: dict[str, Any] = {
+                "at": fmt(at),
+                "type": event["type"],
+                "event_id": event_id,
+                "source": source,
+            }
+            data = event.get("data")
+            if data:
+                entry["data"] = data
+            entries.append(entry)
+        return entries
+
+    def clocks(self) -> dict[str, dict[str, Any]]:
+        """Each clock the case has (intake 受理, promised 承诺, statutory 法定), as of its time."""
+        fmt = _formatter(self.terms)
+        instant = self.time
+        return {
+            name: {
+                "budget_s": clock.budget,
+                "unit": clock.unit.value,
+                "used_s": clock.used_at(instant),
+                "remaining_s": clock.remaining_at(instant),
+                "deadline": fmt(clock.deadline),
+                "running": clock.running,
+            }
+            for name, clock in (
+                ("intake", self.intake),
+                ("promised", self.promised),
+                ("statutory", self.statutory),
+            )
+            if clock is not None
         }
 
 

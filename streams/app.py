@@ -1,6 +1,7 @@
 """The faust-streaming worker: thin agents around the tracker, the timers and the read model.
 
-- ``track`` consumes ``approval-events`` and ``redline-ticks`` (co-partitioned) and hands each
+- ``track`` consumes ``approval-events``, ``redline-ticks`` and ``redline-commands``
+  (supervisors' ack / cancel; all co-partitioned) and hands each
   message to the :class:`~streams.tracker.Tracker`. The tracker keeps every case's snapshot in
   the ``cases`` table, whose changelog makes the state survive a crash. The agent then sends
   what the tracker returns: dead letters, alert changes and case views.
@@ -89,7 +90,7 @@ def create_app(settings: Settings) -> faust.App:
     def raw_topic(*names: str) -> Any:
         return app.topic(*names, key_serializer="raw", value_serializer="raw")
 
-    inbound = raw_topic(settings.events_topic, settings.ticks_topic)
+    inbound = raw_topic(settings.events_topic, settings.ticks_topic, settings.commands_topic)
     ticks = raw_topic(settings.ticks_topic)
     dlq = raw_topic(settings.dlq_topic)
     alerts = raw_topic(settings.alerts_topic)
@@ -138,6 +139,8 @@ def create_app(settings: Settings) -> faust.App:
                     )
                     continue
                 out = tracker.on_tick(case_id, due)
+            elif message.topic == settings.commands_topic:
+                out = tracker.on_command(message.key, message.value)
             else:
                 out = tracker.on_event(message.key, message.value, int(time.time()))
             await send(out, message.partition)

@@ -247,6 +247,8 @@ class SourceHealth:
 
 # -- Lua: each script is one atomic step -------------------------------------------------------
 
+CHANGES_CAP = 10_000  # entries kept in the change feed (approximately: MAXLEN ~)
+
 _APPLY = """
 local function apply(prefix, footprint, sign)
   for _, member in ipairs(footprint.z) do
@@ -264,9 +266,13 @@ local function apply(prefix, footprint, sign)
     end
   end
 end
-"""
+local function changed(prefix, ...)
+  -- the change feed the API's /v1/stream follows (a bounded Redis stream)
+  redis.call('XADD', prefix .. 'changes', 'MAXLEN', '~', CHANGES_CAP, '*', ...)
+end
+""".replace("CHANGES_CAP", str(CHANGES_CAP))
 
-# KEYS[1]: the case hash. ARGV: prefix, events, time, view JSON, footprint JSON.
+# KEYS[1]: the case hash. ARGV: prefix, events, time, view JSON, footprint JSON, case id, light.
 _WRITE_CASE = (
     _APPLY
     + """
@@ -282,13 +288,16 @@ end
 apply(ARGV[1], cjson.decode(ARGV[5]), 1)
 redis.call('HSET', KEYS[1], 'events', ARGV[2], 'time', ARGV[3], 'view', ARGV[4],
   'footprint', ARGV[5])
+changed(ARGV[1], 'kind', 'case', 'id', ARGV[6], 'case_id', ARGV[6], 'light', ARGV[7])
 return 1
 """
 )
 
 # ARGV: prefix, cap, then per alert: id, record JSON, fired_at (epoch). A record holds kind,
 # status and, when the writer gave one, the version ("v") of the alert's case.
-_WRITE_ALERTS = """
+_WRITE_ALERTS = (
+    _APPLY
+    + """
 local prefix, cap = ARGV[1], tonumber(ARGV[2])
 local records, recent = prefix .. 'alerts', prefix .. 'alerts:recent'
 local function by_status(record)
@@ -313,6 +322,8 @@ for i = 3, #ARGV, 3 do
     redis.call('HSET', records, id, ARGV[i + 1])
     redis.call('ZADD', by_status(record), ARGV[i + 2], id)
     redis.call('ZADD', recent, ARGV[i + 2], id)
+    changed(prefix, 'kind', 'alert', 'id', id, 'case_id', record.alert.case_id,
+      'status', record.status)
   end
 end
 local excess = redis.call('ZCARD', recent) - cap
@@ -332,6 +343,7 @@ if excess > 0 then
 end
 return 1
 """
+)
 
 # KEYS: none (derived from the source). ARGV: prefix, source, outcome, arrived_at, occurred_at
 # or '', lag bucket or '', refusal reason or '', unknown centre or ''.
@@ -406,7 +418,15 @@ class ReadModel:
         events, time = version
         written = await self._write_case(
             keys=[self.key("case", str(view["case_id"]))],
-            args=[self.prefix, events, time, _dumps(view), footprint(view).to_json()],
+            args=[
+                self.prefix,
+                events,
+                time,
+                _dumps(view),
+                footprint(view).to_json(),
+                str(view["case_id"]),
+                str(view.get("light") or ""),
+            ],
         )
         return bool(written)
 

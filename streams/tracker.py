@@ -18,6 +18,7 @@ from monitor.engine import Engine
 from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
 from monitor.snapshot import dump_case, load_case
 from monitor.timeutil import zone
+from streams.commands import CommandRefused, SupervisorCommand
 
 REASON_HEADER = "redline-refused"  # the reasons of a dead letter, as JSON
 
@@ -96,6 +97,27 @@ class Tracker:
         self._publish(out, case, changes)
         return out
 
+    def on_command(self, key: bytes | None, value: bytes) -> Outputs:
+        """A supervisor's ack or cancel from ``redline-commands``, applied to its case."""
+        out = Outputs()
+        try:
+            command = SupervisorCommand.decode(value)
+        except CommandRefused as refused:
+            field, _, rule = str(refused).partition(": ")
+            out.dead.append(DeadLetter(key, value, [FieldError(field, rule)]))
+            return out
+        case = self._case(command.case_id)
+        if case is None:
+            errors = [FieldError("case_id", "no such case on this partition")]
+            out.dead.append(DeadLetter(key, value, errors))
+            return out
+        if self.engine.act(command.case_id, command.action()) is None:
+            errors = [FieldError("alert_id", "not an alert of this case")]
+            out.dead.append(DeadLetter(key, value, errors))
+            return out
+        self._publish(out, case, case.take_changes())
+        return out
+
     def _case(self, case_id: str) -> Case | None:
         case = self.engine.cases.get(case_id)
         if case is None:
@@ -109,6 +131,8 @@ class Tracker:
         self.store[case.case_id] = dump_case(case)
         view = case.view(case.time)  # as of the case's own time: never runs its clock ahead
         view["version"] = [len(case.facts) + len(case.actions), case.time]
+        view["timeline"] = case.timeline()
+        view["clocks"] = case.clocks()
         out.cases.append((case.case_id.encode(), _json(view)))
         fmt = zone(case.terms.zone_name if case.terms else "Asia/Shanghai").format
         for alert in changes:

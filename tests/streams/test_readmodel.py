@@ -209,6 +209,8 @@ async def dump(redis: Redis, prefix: str) -> dict[str, Any]:
             state[name] = await redis.zrange(raw, 0, -1, withscores=True)
         elif kind == "set":
             state[name] = sorted(await redis.smembers(raw))
+        elif kind == "stream":  # the change feed: what changed, in order (ids are times)
+            state[name] = [fields for _, fields in await redis.xrange(raw)]
         else:
             state[name] = (kind, await redis.get(raw))
     return state
@@ -375,7 +377,15 @@ async def test_writes_in_any_order_with_duplicates_end_as_the_newest_views(
         assert await actual_aggregates(incremental) == expected_aggregates(views)
         for version, view in newest.values():  # what a rebuild writes: the newest views only
             await rebuilt.write_case(view, version)
-        assert await dump(redis, incremental.prefix) == await dump(redis, rebuilt.prefix)
+        state, state_rebuilt = (
+            await dump(redis, incremental.prefix),
+            await dump(redis, rebuilt.prefix),
+        )
+        # the change feeds differ (one saw every write): the state they report on must not
+        changes, last_changes = state.pop("changes"), state_rebuilt.pop("changes")
+        assert state == state_rebuilt
+        told = {f[b"id"].decode() for f in changes}
+        assert told == {f[b"id"].decode() for f in last_changes} == newest.keys()
     finally:
         await incremental.flush()
         await rebuilt.flush()
@@ -650,3 +660,20 @@ async def test_readers_work_with_a_client_that_decodes_responses(redis_url: str)
     finally:
         await model.flush()
         await client.aclose()
+
+
+@integration
+async def test_every_write_that_changes_something_is_told_on_the_change_feed(
+    model: ReadModel, redis: Redis
+) -> None:
+    late = histories()["LATE"]
+    feed = model.key("changes")
+    await model.write_case(late[2][1], late[2][0])  # red
+    await model.write_case(late[1][1], late[1][0])  # older: ignored, not told
+    await model.write_alerts(alerts_of(late[2]), late[2][0])
+    await model.write_alerts(alerts_of(late[1]), late[1][0])  # older: ignored, not told
+    told = [fields for _, fields in await redis.xrange(feed)]
+    assert told[0] == {b"kind": b"case", b"id": b"LATE", b"case_id": b"LATE", b"light": b"red"}
+    alerts = {(f[b"kind"], f[b"status"], f[b"case_id"]) for f in told[1:]}
+    assert alerts == {(b"alert", b"firing", b"LATE"), (b"alert", b"resolved", b"LATE")}
+    assert len(told) == 1 + len(alerts_of(late[2]))

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from monitor.case import Command
 from monitor.config import ConfigFiles
 from monitor.engine import Engine
 from monitor.timeutil import parse_instant
+from streams.commands import SupervisorCommand
 from streams.tracker import REASON_HEADER, Tracker
 
 DATA = Path(__file__).resolve().parents[2] / "monitor" / "data"
@@ -149,3 +151,60 @@ def test_an_unknown_centre_is_reported_in_the_feed(tracker: Tracker) -> None:
     )
     out = tracker.on_event(b"C-1", value, ARRIVED)
     assert out.feed[0].unknown_center == "XX-NEW" and not out.dead
+
+
+def test_the_view_carries_the_timeline_and_the_clocks(tracker: Tracker) -> None:
+    tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    late = event(  # arrives second, happened first
+        0, "submitted", "2026-09-28T09:00:00+08:00", center="GZ-TIANHE", item_code="FOOD-LICENSE"
+    )
+    view = json.loads(tracker.on_event(b"C-1", late, ARRIVED).cases[0][1])
+    assert [(e["type"], e["at"]) for e in view["timeline"]] == [
+        ("case.submitted", "2026-09-28T09:00:00+08:00"),
+        ("case.accepted", "2026-09-28T10:00:00+08:00"),
+    ]
+    assert view["timeline"][1]["data"] == {"promised": "5wd"}
+    promised = view["clocks"]["promised"]
+    assert promised["deadline"] == view["deadline"] == "2026-10-11T00:00:00+08:00"
+    assert promised["running"] and promised["remaining_s"] == view["remaining_s"]
+    assert promised["budget_s"] == 5 * 86_400 and promised["unit"] == "wd"
+    assert "statutory" in view["clocks"] and "intake" not in view["clocks"]
+
+
+def command(command: str, alert_id: str, at: str, note: str = "", case_id: str = "C-1") -> bytes:
+    return SupervisorCommand(
+        case_id, alert_id, Command(command), parse_instant(at), "li.supervisor", note
+    ).encode()[1]
+
+
+def test_a_supervisor_acknowledges_then_cancels_an_alert(tracker: Tracker) -> None:
+    out = tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    ((_, warning_at),) = out.arm
+    ((alert_id, _),) = tracker.on_tick("C-1", warning_at).alerts
+    out = tracker.on_command(b"C-1", command("ack", alert_id.decode(), "2026-10-10T09:00:00+08:00"))
+    (record,) = (json.loads(v) for _, v in out.alerts)
+    assert record["status"] == "acknowledged" and not out.dead
+    assert json.loads(out.cases[0][1])["version"][0] == 2  # one event, one action
+    out = tracker.on_command(
+        b"C-1", command("cancel", alert_id.decode(), "2026-10-10T09:05:00+08:00", "误报")
+    )
+    (record,) = (json.loads(v) for _, v in out.alerts)
+    assert (record["status"], record["resolution"]) == ("resolved", "cancelled")
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        (b"[]", "(json)"),
+        (b'{"case_id": "C-1", "alert_id": "x", "command": "delete", "at": 1}', "command"),
+        (command("ack", "no-such-alert", "2026-10-10T09:00:00+08:00"), "alert_id"),
+        (command("ack", "a", "2026-10-10T09:00:00+08:00", case_id="C-404"), "case_id"),
+    ],
+)
+def test_a_command_that_cannot_apply_becomes_a_dead_letter(
+    tracker: Tracker, value: bytes, field: str
+) -> None:
+    tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    out = tracker.on_command(b"C-1", value)
+    (dead,) = out.dead
+    assert dead.value == value and dead.errors[0].field == field and not out.cases
