@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from monitor.alert import AlertKind, AlertStatus
 from monitor.case import Light
@@ -405,6 +408,17 @@ class ReadModel:
         self._write_case = redis.register_script(_WRITE_CASE)
         self._write_alerts = redis.register_script(_WRITE_ALERTS)
         self._record_event = redis.register_script(_RECORD_EVENT)
+        self._client: Pipeline | None = None  # set on the copies batch() hands out
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[ReadModel]:
+        """This read model with its writes queued, sent in one round trip when the block
+        ends (each write still one atomic script). Inside, ``write_case`` returns True."""
+        pipe = self.redis.pipeline(transaction=False)
+        batched = copy.copy(self)
+        batched._client = pipe
+        yield batched
+        await pipe.execute()
 
     def key(self, *parts: str) -> str:
         """A full key name: the prefix, then the parts joined by ``:``."""
@@ -417,6 +431,7 @@ class ReadModel:
         changes) when the stored version is the same or newer."""
         events, time = version
         written = await self._write_case(
+            client=self._client,
             keys=[self.key("case", str(view["case_id"]))],
             args=[
                 self.prefix,
@@ -450,7 +465,7 @@ class ReadModel:
             if version is not None:
                 record["v"] = list(version)
             args += [str(alert["id"]), _dumps(record), parse_instant(alert["fired_at"])]
-        await self._write_alerts(keys=[], args=args)
+        await self._write_alerts(keys=[], args=args, client=self._client)
 
     async def record_event(
         self,
@@ -470,6 +485,7 @@ class ReadModel:
         if outcome == "accepted" and occurred_at is not None:
             bucket = lag_bucket(arrived_at - occurred_at)
         await self._record_event(
+            client=self._client,
             keys=[],
             args=[
                 self.prefix,
@@ -770,6 +786,25 @@ def _loads(raw: bytes | str) -> Any:
 def _glob_escape(text: str) -> str:
     """``text`` as a literal in a SCAN MATCH pattern."""
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+async def project_records(read_model: ReadModel, records: Sequence[tuple[bool, bytes]]) -> None:
+    """Write a batch of records of the cases and alerts topics in one round trip. Only the
+    newest view of each case and the newest state of each alert is written: versioned writes
+    make the older ones no-ops anyway."""
+    cases: dict[str, tuple[Version, dict[str, Any]]] = {}
+    alerts: dict[str, tuple[Version, dict[str, Any]]] = {}
+    for is_case, value in records:
+        record = json.loads(value)
+        version = tuple(record.pop("version"))
+        newest, key = (cases, record["case_id"]) if is_case else (alerts, record["id"])
+        if key not in newest or newest[key][0] < version:
+            newest[key] = (version, record)
+    async with read_model.batch() as batched:
+        for version, view in cases.values():
+            await batched.write_case(view, version)
+        for version, alert in alerts.values():
+            await batched.write_alerts([alert], version)
 
 
 async def project_record(read_model: ReadModel, is_case: bool, value: bytes) -> None:

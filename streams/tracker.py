@@ -8,8 +8,10 @@ comes back as a dead letter with the original bytes and the reasons.
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
+import logging
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from monitor.alert import Alert
@@ -20,6 +22,7 @@ from monitor.snapshot import dump_case, load_case
 from monitor.timeutil import zone
 from streams.commands import CommandRefused, SupervisorCommand
 
+log = logging.getLogger(__name__)
 REASON_HEADER = "redline-refused"  # the reasons of a dead letter, as JSON
 
 
@@ -50,13 +53,24 @@ class FeedRecord:
 
 @dataclass(slots=True)
 class Outputs:
-    """What handling one message produced."""
+    """What handling one message, or a batch of them, produced."""
 
     dead: list[DeadLetter] = field(default_factory=list)
     alerts: list[tuple[bytes, bytes]] = field(default_factory=list)  # alert id, alert JSON
     cases: list[tuple[bytes, bytes]] = field(default_factory=list)  # case id, view JSON
     feed: list[FeedRecord] = field(default_factory=list)
     arm: list[tuple[str, int | None]] = field(default_factory=list)  # case id, next change
+    # cases changed and not yet published, with their alert changes by id (the latest state
+    # of an alert is what gets published: it carries both its firing and its resolution)
+    touched: dict[str, tuple[Case, dict[str, Alert]]] = field(default_factory=dict)
+
+
+class Inbound(Enum):
+    """The topics the tracker reads, all keyed by case id and co-partitioned."""
+
+    EVENT = "event"
+    TICK = "tick"
+    COMMAND = "command"
 
 
 class Tracker:
@@ -66,9 +80,35 @@ class Tracker:
         self.engine = engine
         self.store = store  # case id -> snapshot (monitor.snapshot)
 
+    def on_batch(
+        self, messages: Iterable[tuple[Inbound, bytes | None, bytes]], arrived_at: int
+    ) -> Outputs:
+        """Messages of one partition, in their order: each case changed is stored, published
+        and armed once, after the whole batch (the table and the topics get one record per
+        case rather than one per message)."""
+        out = Outputs()
+        for inbound, key, value in messages:
+            if inbound is Inbound.EVENT:
+                self._event(out, key, value, arrived_at)
+            elif inbound is Inbound.TICK:
+                self._tick(out, key, value)
+            else:
+                self._command(out, key, value)
+        return self._finish(out)
+
     def on_event(self, key: bytes | None, value: bytes, arrived_at: int) -> Outputs:
         """An event from ``approval-events``: validated, applied, stored, published."""
-        out = Outputs()
+        return self.on_batch([(Inbound.EVENT, key, value)], arrived_at)
+
+    def on_tick(self, case_id: str, due: int) -> Outputs:
+        """A timer tick: let the case's time run to ``due`` (its armed instant)."""
+        return self.on_batch([(Inbound.TICK, case_id.encode(), str(due).encode())], due)
+
+    def on_command(self, key: bytes | None, value: bytes) -> Outputs:
+        """A supervisor's ack or cancel from ``redline-commands``, applied to its case."""
+        return self.on_batch([(Inbound.COMMAND, key, value)], 0)
+
+    def _event(self, out: Outputs, key: bytes | None, value: bytes, arrived_at: int) -> None:
         try:
             event = parse_event(value)
         except EventRefused as refused:
@@ -84,38 +124,48 @@ class Tracker:
         duplicate = result.outcome is Outcome.DUPLICATE
         out.feed.append(self._feed(event, arrived_at, "duplicate" if duplicate else "accepted"))
         if not duplicate:
-            self._publish(out, case, result.changes)
-        return out
+            self._touch(out, case, result.changes)
+        return None
 
-    def on_tick(self, case_id: str, due: int) -> Outputs:
-        """A timer tick: let the case's time run to ``due`` (its armed instant)."""
-        out = Outputs()
+    def _tick(self, out: Outputs, key: bytes | None, value: bytes) -> None:
+        try:
+            case_id, due = (key or b"").decode(), int(value)
+        except (UnicodeDecodeError, ValueError):
+            log.warning("ignored a malformed tick: key=%r value=%r", key, value)
+            return
         case = self._case(case_id)
-        if case is None:
-            return out
-        changes = self.engine.advance(case_id, due)
-        self._publish(out, case, changes)
-        return out
+        if case is not None:
+            self._touch(out, case, self.engine.advance(case_id, due))
 
-    def on_command(self, key: bytes | None, value: bytes) -> Outputs:
-        """A supervisor's ack or cancel from ``redline-commands``, applied to its case."""
-        out = Outputs()
+    def _command(self, out: Outputs, key: bytes | None, value: bytes) -> None:
         try:
             command = SupervisorCommand.decode(value)
         except CommandRefused as refused:
             field, _, rule = str(refused).partition(": ")
             out.dead.append(DeadLetter(key, value, [FieldError(field, rule)]))
-            return out
+            return
         case = self._case(command.case_id)
         if case is None:
             errors = [FieldError("case_id", "no such case on this partition")]
             out.dead.append(DeadLetter(key, value, errors))
-            return out
+            return
         if self.engine.act(command.case_id, command.action()) is None:
             errors = [FieldError("alert_id", "not an alert of this case")]
             out.dead.append(DeadLetter(key, value, errors))
-            return out
-        self._publish(out, case, case.take_changes())
+            return
+        self._touch(out, case, case.take_changes())
+
+    def _touch(self, out: Outputs, case: Case, changes: list[Alert]) -> None:
+        touched = out.touched.get(case.case_id)
+        if touched is None:
+            touched = out.touched[case.case_id] = (case, {})
+        for alert in changes:
+            touched[1][alert.id] = alert
+
+    def _finish(self, out: Outputs) -> Outputs:
+        for case, changes in out.touched.values():
+            self._publish(out, case, list(changes.values()))
+        out.touched.clear()
         return out
 
     def _case(self, case_id: str) -> Case | None:
@@ -150,12 +200,11 @@ class Tracker:
 
     def _refuse(
         self, out: Outputs, key: bytes | None, value: bytes, errors: list[FieldError], at: int
-    ) -> Outputs:
+    ) -> None:
         out.dead.append(DeadLetter(key, value, errors))
         source, occurred_at = _peek(value)
         reason = "; ".join(map(str, errors))
         out.feed.append(FeedRecord(source, occurred_at, at, "refused", reason))
-        return out
 
     def _feed(self, event: AnyEvent, arrived_at: int, outcome: str) -> FeedRecord:
         center = event.center

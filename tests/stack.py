@@ -55,7 +55,10 @@ class WorkerProcess:
         self.log_path = data_dir / "worker.log"
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [REDLINE, "worker"], env=env, stdout=self._log, stderr=subprocess.STDOUT
+            [REDLINE, "worker", "--loglevel", os.environ.get("REDLINE_TEST_LOGLEVEL", "warn")],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def stop(self) -> None:

@@ -53,11 +53,6 @@ async def alert_records(settings: Settings) -> list[dict[str, Any]]:
     return records
 
 
-@pytest.mark.skip(
-    reason="open pipeline bug: after two workers start together, the group sometimes leaves "
-    "partitions unconsumed (cases never reach the read model); passes when it does not happen. "
-    "Skipped, not deleted, until the rebalance is fixed"
-)
 async def test_the_survivor_takes_over_without_losing_state_or_alerts(
     kafka_bootstrap: str, redis_url: str, tmp_path: Path
 ) -> None:

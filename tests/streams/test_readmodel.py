@@ -7,6 +7,7 @@ prefix and flushes it at the end.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -36,6 +37,7 @@ from streams.readmodel import (
     iso_weeks,
     lag_bucket,
     limit_share_ppm,
+    project_records,
 )
 
 integration = pytest.mark.integration
@@ -677,3 +679,23 @@ async def test_every_write_that_changes_something_is_told_on_the_change_feed(
     alerts = {(f[b"kind"], f[b"status"], f[b"case_id"]) for f in told[1:]}
     assert alerts == {(b"alert", b"firing", b"LATE"), (b"alert", b"resolved", b"LATE")}
     assert len(told) == 1 + len(alerts_of(late[2]))
+
+
+def record(snapshot: Snapshot, alert: View | None = None) -> bytes:
+    version, view = snapshot
+    return json.dumps({**(view if alert is None else alert), "version": list(version)}).encode()
+
+
+@integration
+async def test_a_projected_batch_in_any_order_ends_as_its_newest_records(
+    model: ReadModel, redis: Redis
+) -> None:
+    late, ontime = histories()["LATE"], histories()["ONTIME"]
+    batch = [(True, record(late[2])), (True, record(late[0])), (True, record(ontime[1]))]
+    batch += [(False, record(s, a)) for s in (late[2], late[1]) for a in alerts_of(s)]
+    await project_records(model, batch)
+    assert await model.case("LATE") == late[2][1] and await model.case("ONTIME") == ontime[1][1]
+    assert [a["kind"] for a in await model.alerts(status="firing")] == ["deadline_overdue"]
+    # one write per case and per alert: the older records in the batch were never sent
+    told = [f[b"kind"] for _, f in await redis.xrange(model.key("changes"))]
+    assert told == [b"case", b"case"] + [b"alert"] * len(alerts_of(late[2]))

@@ -13,7 +13,7 @@ from monitor.config import ConfigFiles
 from monitor.engine import Engine
 from monitor.timeutil import parse_instant
 from streams.commands import SupervisorCommand
-from streams.tracker import REASON_HEADER, Tracker
+from streams.tracker import REASON_HEADER, Inbound, Tracker
 
 DATA = Path(__file__).resolve().parents[2] / "monitor" / "data"
 CONFIG = ConfigFiles(DATA / "catalog.yaml", DATA / "centres.yaml").load()
@@ -208,3 +208,29 @@ def test_a_command_that_cannot_apply_becomes_a_dead_letter(
     out = tracker.on_command(b"C-1", value)
     (dead,) = out.dead
     assert dead.value == value and dead.errors[0].field == field and not out.cases
+
+
+def test_a_batch_publishes_each_case_once_with_the_latest_state_of_each_alert(
+    tracker: Tracker,
+) -> None:
+    red_at = parse_instant("2026-10-11T00:00:00+08:00")
+    other = event(
+        5, "accepted", "2026-09-28T11:00:00+08:00", "C-2", center="GZ-TIANHE", item_code="BIZ-REG"
+    )
+    out = tracker.on_batch(
+        [
+            (Inbound.EVENT, b"C-1", ACCEPTED),
+            (Inbound.EVENT, b"C-2", other),
+            (Inbound.EVENT, b"C-1", b"{broken"),
+            (Inbound.TICK, b"C-1", str(red_at).encode()),  # warning fires, then is superseded
+        ],
+        ARRIVED,
+    )
+    assert [key for key, _ in out.cases] == [b"C-1", b"C-2"]
+    c1 = json.loads(out.cases[0][1])
+    assert c1["light"] == "red" and c1["version"] == [1, red_at]
+    alerts = {json.loads(v)["kind"]: json.loads(v)["status"] for _, v in out.alerts}
+    assert alerts == {"deadline_warning": "resolved", "deadline_overdue": "firing"}
+    assert len(out.alerts) == 2 and len(out.dead) == 1 and not out.touched
+    assert [case_id for case_id, _ in out.arm] == ["C-1", "C-2"]
+    assert sorted(tracker.store) == ["C-1", "C-2"]
