@@ -21,6 +21,7 @@ import heapq
 import itertools
 import json
 import math
+import os
 import random
 import signal
 import time
@@ -447,6 +448,91 @@ class KafkaSink:
             await self._producer.stop()  # flushes what is pending
 
 
+class HttpSink:
+    """The API's ``POST /v1/events``: lines batched into ``{"events": [...]}`` bodies of up to
+    ``batch`` events, sent when full or ``linger`` seconds after the first. A line of broken
+    JSON goes alone, as its own body, as a window system's bug would.
+    429 and 503 are retried after their ``Retry-After``; refusals are answers, not failures."""
+
+    def __init__(self, url: str, token: str, batch: int = 100, linger: float = 0.2) -> None:
+        self.url = url.rstrip("/") + "/v1/events"
+        self.where = self.url
+        self.failed = 0
+        self.error: str | None = None
+        self.answers: Counter[str] = Counter()  # accepted / duplicate / refused, as answered
+        self.refusals: Counter[str] = Counter()  # "field: rule" of each refused event's first error
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self._batch, self._linger = batch, linger
+        self._pending: list[bytes] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._posts: set[asyncio.Task[None]] = set()
+        self._session: Any = None
+
+    async def start(self) -> None:
+        import aiohttp  # only when posting: the CLI starts faster
+
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+
+    async def send(self, line: Line) -> None:
+        if line.fault is not None and line.fault.kind is FaultKind.BROKEN_JSON:
+            self._post([line.value], single=True)  # it would break a whole batch's JSON
+            return
+        self._pending.append(line.value)
+        if len(self._pending) >= self._batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._linger, self._flush)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending:
+            self._post(self._pending)
+            self._pending = []
+
+    def _post(self, values: list[bytes], single: bool = False) -> None:
+        body = values[0] if single else b'{"events":[' + b",".join(values) + b"]}"
+        task = asyncio.ensure_future(self._deliver(body, len(values)))
+        self._posts.add(task)
+        task.add_done_callback(self._posts.discard)
+
+    async def _deliver(self, body: bytes, lines: int, attempts: int = 5) -> None:
+        for _ in range(attempts):
+            try:
+                async with self._session.post(self.url, data=body, headers=self._headers) as answer:
+                    if answer.status in (429, 503):
+                        await asyncio.sleep(float(answer.headers.get("Retry-After", "1")))
+                        continue
+                    payload = await answer.json(content_type=None)
+                    if answer.status in (200, 202, 207, 422) and isinstance(payload, dict):
+                        for outcome in ("accepted", "duplicate", "refused"):
+                            self.answers[outcome] += int(payload.get(outcome) or 0)
+                        for result in payload.get("results") or ():
+                            if result.get("errors"):
+                                first = result["errors"][0]
+                                self.refusals[f"{first['field']}: {first['rule']}"] += 1
+                        if "accepted" not in payload:  # a refusal of the whole body
+                            self.answers["refused"] += lines
+                            self.refusals[str(payload.get("detail"))[:300]] += lines
+                        return
+                    error = f"HTTP {answer.status}: {str(payload)[:200]}"
+            except Exception as exc:  # unreachable, timed out, not JSON
+                error = repr(exc)
+            break
+        else:
+            error = "still 429/503 after retries"
+        self.failed += lines
+        self.error = self.error or error
+
+    async def close(self) -> None:
+        self._flush()
+        while self._posts:
+            await asyncio.gather(*list(self._posts))
+        if self._session is not None:
+            await self._session.close()
+
+
 # -- the run ----------------------------------------------------------------------------------
 
 
@@ -613,6 +699,13 @@ def simulate_command(
         Path | None,
         typer.Option("--dry-run", help="write JSON Lines to FILE instead of Kafka", dir_okay=False),
     ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            help="post to the HTTP API at this URL (e.g. http://127.0.0.1:8000) instead of "
+            "producing to Kafka, in batches of 100, with the token of REDLINE_INGEST_TOKEN"
+        ),
+    ] = None,
     catalog: Annotated[
         Path, typer.Option(help="catalog YAML (事项目录)", exists=True, dir_okay=False)
     ] = DEMO_CATALOG,
@@ -644,13 +737,25 @@ def simulate_command(
         malformed_share,
     )
     load = Load(config, first, seed, cases, shares, time_scale, rate)
-    sink: Sink = FileSink(dry_run) if dry_run else KafkaSink(bootstrap, topic)
+    sink: Sink
+    if dry_run:
+        sink = FileSink(dry_run)
+    elif api:
+        token = os.environ.get("REDLINE_INGEST_TOKEN")
+        if not token:
+            raise _fail("--api: set REDLINE_INGEST_TOKEN to an integrator token")
+        sink = HttpSink(api, token)
+    else:
+        sink = KafkaSink(bootstrap, topic)
     from aiokafka.errors import KafkaError
 
     try:
         result = asyncio.run(simulate(load, sink, duration, handle_signals=True))
     except (OSError, KafkaError) as exc:  # an unwritable file, an unreachable broker
         raise _fail(f"{sink.where}: {exc}") from None
+    if isinstance(sink, HttpSink):
+        result["answers"] = dict(sink.answers)
+        result["refusals"] = dict(sink.refusals.most_common(10))
     typer.echo(json.dumps(result, ensure_ascii=False))
     if result["failed"]:
         error = getattr(sink, "error", None)
