@@ -648,6 +648,11 @@ class ReadModel:
 
     # -- alerts ---------------------------------------------------------------------------
 
+    async def alert(self, alert_id: str) -> View | None:
+        """One alert's view (with ``case_id``), or None if it is not (or no longer) kept."""
+        record = await self.redis.hget(self.key("alerts"), alert_id)
+        return None if record is None else _loads(record)["alert"]
+
     async def alerts(
         self, status: str | None = None, kind: str | None = None, limit: int = 100
     ) -> list[View]:

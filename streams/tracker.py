@@ -85,7 +85,11 @@ class Tracker:
     ) -> Outputs:
         """Messages of one partition, in their order: each case changed is stored, published
         and armed once, after the whole batch (the table and the topics get one record per
-        case rather than one per message)."""
+        case rather than one per message).
+
+        ``arrived_at`` is the wall clock. A case changed in the batch whose thresholds it
+        already passed (an event that arrived hours late, a worker back from downtime) has them
+        fired now, each at its own instant, rather than one per timer tick."""
         out = Outputs()
         for inbound, key, value in messages:
             if inbound is Inbound.EVENT:
@@ -94,7 +98,7 @@ class Tracker:
                 self._tick(out, key, value)
             else:
                 self._command(out, key, value)
-        return self._finish(out)
+        return self._finish(out, arrived_at)
 
     def on_event(self, key: bytes | None, value: bytes, arrived_at: int) -> Outputs:
         """An event from ``approval-events``: validated, applied, stored, published."""
@@ -162,8 +166,20 @@ class Tracker:
         for alert in changes:
             touched[1][alert.id] = alert
 
-    def _finish(self, out: Outputs) -> Outputs:
+    def _finish(self, out: Outputs, now: int) -> Outputs:
         for case, changes in out.touched.values():
+            # the case's time stays on a threshold's instant, never runs ahead to `now`
+            passed: int | None = None  # the threshold just fired: never fire the same twice
+            while (
+                case.is_open
+                and (due := case.next_change()) is not None
+                and due <= now
+                and due != passed
+            ):
+                case.advance(due)
+                passed = due
+                for alert in case.take_changes():
+                    changes[alert.id] = alert
             self._publish(out, case, list(changes.values()))
         out.touched.clear()
         return out

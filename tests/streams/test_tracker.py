@@ -234,3 +234,19 @@ def test_a_batch_publishes_each_case_once_with_the_latest_state_of_each_alert(
     assert len(out.alerts) == 2 and len(out.dead) == 1 and not out.touched
     assert [case_id for case_id, _ in out.arm] == ["C-1", "C-2"]
     assert sorted(tracker.store) == ["C-1", "C-2"]
+
+
+def test_a_case_that_arrives_overdue_is_red_at_once_with_each_alert_at_its_instant(
+    tracker: Tracker,
+) -> None:
+    red_at = parse_instant("2026-10-11T00:00:00+08:00")
+    out = tracker.on_event(b"C-1", ACCEPTED, red_at + 3600)  # arrives an hour after its deadline
+    assert json.loads(out.cases[0][1])["light"] == "red"
+    fired = {json.loads(v)["kind"]: json.loads(v)["fired_at"] for _, v in out.alerts}
+    assert fired == {
+        "deadline_warning": "2026-10-10T00:00:00+08:00",
+        "deadline_overdue": "2026-10-11T00:00:00+08:00",
+    }
+    assert tracker.engine.cases["C-1"].time == red_at  # not the arrival: a threshold's instant
+    ((_, next_at),) = out.arm
+    assert next_at is not None and next_at > red_at
