@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 from zoneinfo import ZoneInfoNotFoundError
 
 import typer
@@ -18,6 +19,11 @@ from monitor.limits import LimitError, parse_limit
 from monitor.process import tune_gc
 from monitor.replay import dumps_case, replay, validate_lines
 from monitor.timeutil import InstantError, parse_instant, zone
+
+if TYPE_CHECKING:  # the API's modules load only for the commands that use them
+    from monitor.api.auth import Principal, TokenStore
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Redline — electronic supervision monitor (电子监察系统).",
@@ -173,7 +179,7 @@ def main() -> None:
 @app.command("worker")
 def worker_command(
     loglevel: Annotated[
-        str, typer.Option("--loglevel", help="crit|error|warn|info|debug")
+        str, typer.Option("--loglevel", help="critical|error|warn|info|debug")
     ] = "warn",
 ) -> None:
     """Run a stream worker (settings from REDLINE_* variables; see the operator guide)."""
@@ -196,7 +202,11 @@ def worker_command(
         raise _fail(str(exc)) from None
     if created:
         typer.echo(f"redline: created topics {', '.join(created)}", err=True)
-    Worker(create_app(settings), loglevel=loglevel, quiet=True).execute_from_commandline()
+    worker = Worker(create_app(settings), loglevel=loglevel, quiet=True)
+    # faust's terminal spinner sets the root logger to DEBUG, so every debug call (aiokafka
+    # logs each record it sends) built a log record: 8 % of a busy worker's time
+    worker.spinner = None
+    worker.execute_from_commandline()
 
 
 def _register_simulate() -> None:
@@ -383,3 +393,205 @@ def _without_password(url: str) -> str:
     if sep and "@" in rest.split("/", 1)[0]:
         return f"{scheme}://{rest.split('@', 1)[1]}"
     return url
+
+
+# -- redline api: the HTTP API ------------------------------------------------------------------
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+@app.command("api")
+def api_command(
+    host: Annotated[
+        str | None, typer.Option("--host", help="address to listen on [REDLINE_API_HOST]")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=1, max=65_535, help="port to listen on [REDLINE_API_PORT]"),
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="critical|error|warning|info|debug")
+    ] = "info",
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="one line per request")
+    ] = True,
+) -> None:
+    """Serve the HTTP API (ingestion, queries, /wall, /metrics) with uvicorn.
+
+    Settings from REDLINE_* variables (see the operator guide). The dev tokens come from
+    REDLINE_INGEST_TOKEN (an integrator token for any source) and REDLINE_SUPERVISOR_TOKEN (a
+    supervisor); each one that is unset is generated and printed here, once.
+    """
+    import logging
+
+    import uvicorn
+    from pydantic import SecretStr
+
+    from monitor.api.app import create_app
+    from monitor.api.auth import new_secret
+    from monitor.settings import Settings, SettingsError
+
+    if log_level.lower() not in LOG_LEVELS:
+        raise _fail(f"--log-level: must be one of {', '.join(LOG_LEVELS)}")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    changes: dict[str, object] = {}
+    if host is not None:
+        changes["api_host"] = host
+    if port is not None:
+        changes["api_port"] = port
+    for name, variable, what in (
+        ("ingest_token", "REDLINE_INGEST_TOKEN", "a dev integrator token (any source)"),
+        ("supervisor_token", "REDLINE_SUPERVISOR_TOKEN", "a dev supervisor token"),
+    ):
+        if getattr(settings, name) is None:
+            secret = new_secret()
+            changes[name] = SecretStr(secret)
+            # to the terminal only, once; never through the logging system
+            typer.echo(
+                f"redline api: {variable} is not set; generated {what}:\n  {secret}", err=True
+            )
+    settings = settings.model_copy(update=changes)
+    try:
+        api = create_app(settings, access_log=access_log)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        api,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=log_level.lower(),
+        access_log=False,  # the app writes its own, without query strings (tokens)
+        timeout_graceful_shutdown=10,  # open SSE streams would hold a stop forever
+    )
+
+
+# -- redline token: API tokens ------------------------------------------------------------------
+
+token_app = typer.Typer(
+    help="API tokens: create (the secret is shown once), list, revoke.", no_args_is_help=True
+)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create_command(
+    name: Annotated[str, typer.Option("--name", help="who holds it, e.g. 'gz window system'")],
+    kind: Annotated[str, typer.Option("--kind", help="integrator | person")],
+    role: Annotated[
+        str | None, typer.Option("--role", help="person tokens: viewer | supervisor | admin")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="integrator tokens: the source it sends as")
+    ] = None,
+    center: Annotated[
+        list[str] | None,
+        typer.Option("--center", help="a centre it is bound to; repeat for several (default all)"),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option("--rate", help="requests per second (default REDLINE_API_RATE_PER_S)"),
+    ] = None,
+) -> None:
+    """Create a token. The secret goes to stdout, alone, once: only its hash is kept."""
+    import asyncio
+
+    from monitor.api.auth import Role, TokenError
+
+    try:
+        role_value = None if role is None else Role(role)
+    except ValueError:
+        raise _fail("--role: must be viewer, supervisor or admin") from None
+    if kind == "integrator" and source is None:
+        raise _fail("--source: an integrator token is bound to its window system's source")
+
+    async def create(store: TokenStore) -> tuple[Principal, str]:
+        return await store.create(name, kind, role_value, source, center, rate)
+
+    try:
+        principal, secret = asyncio.run(_with_tokens(create))
+    except TokenError as exc:
+        raise _fail(f"--{str(exc).replace('centers:', 'center:')}") from None
+    typer.echo(f"created {_describe_token(principal)}", err=True)
+    typer.echo("the secret follows, shown this once: keep it in your secret store", err=True)
+    typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list_command() -> None:
+    """List the tokens (revoked ones too): never a secret nor its hash."""
+    import asyncio
+
+    async def listing(store: TokenStore) -> list[Principal]:
+        return await store.list()
+
+    found = asyncio.run(_with_tokens(listing))
+    if not found:
+        typer.echo("no token yet: create one with `redline token create`")
+    for principal in found:
+        typer.echo(_describe_token(principal))
+
+
+@token_app.command("revoke")
+def token_revoke_command(
+    token_id: Annotated[str, typer.Argument(help="the token's id (tok_…), from `token list`")],
+) -> None:
+    """Revoke a token: it is refused (401) from the next request on."""
+    import asyncio
+
+    async def revoke(store: TokenStore) -> bool:
+        return await store.revoke(token_id)
+
+    if not asyncio.run(_with_tokens(revoke)):
+        raise _fail(f"no live token {token_id!r} (see `redline token list`)", code=1)
+    typer.echo(f"revoked {token_id}")
+
+
+async def _with_tokens(work: Callable[[TokenStore], Awaitable[T]]) -> T:
+    """Run ``work`` with the token store of REDLINE_REDIS_URL and REDLINE_AUTH_PREFIX."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from monitor.api.auth import TokenStore
+    from monitor.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+    try:
+        return await work(TokenStore(redis, settings.auth_prefix))
+    except (RedisError, OSError) as exc:
+        raise _fail(f"{_without_password(settings.redis_url)}: {exc}", code=1) from None
+    finally:
+        await redis.aclose()
+
+
+def _describe_token(principal: Principal) -> str:
+    """One line per token: id, kind, name, rights, state."""
+    if principal.kind == "person":
+        rights = f"role {principal.role}"
+    else:
+        rights = f"source {principal.source or '(any)'}"
+    centres = (
+        "all centres"
+        if principal.centers is None
+        else "centres " + ",".join(sorted(principal.centers))
+    )
+    rate = "" if principal.rate_per_s is None else f", {principal.rate_per_s:g} req/s"
+    state = "live"
+    if principal.revoked_at is not None:
+        state = "revoked " + zone(DEFAULT_TIMEZONE).format(principal.revoked_at)
+    created = (
+        "" if principal.created_at is None else zone(DEFAULT_TIMEZONE).format(principal.created_at)
+    )
+    return (
+        f"{principal.token_id}  {principal.kind:<10}  {principal.name!r}  {rights}, {centres}"
+        f"{rate}  created {created}  {state}"
+    )

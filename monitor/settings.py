@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.config import ConfigFiles
 
 PREFIX = "REDLINE_"
-_DATA = resources.files("monitor") / "data"
+MIN_SECRET = 16  # characters of a token given in the environment
+# beside this module, not resources.files("monitor"): with the tests' directories on sys.path,
+# "monitor" can resolve to a namespace package whose first path is tests/monitor
+_DATA = Path(__file__).resolve().parent / "data"
 
 
 def _rocksdict_available() -> bool:
@@ -59,6 +69,44 @@ class Settings(BaseModel):
     session_timeout_s: float = Field(10.0, ge=3, le=300)
     store: Literal["rocksdb", "memory"] = "rocksdb" if _rocksdict_available() else "memory"
 
+    # -- the HTTP API (`redline api`) ----------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65_535)
+    # Dev tokens registered at start (`make run`). Secrets: hidden in repr, left out of
+    # model_dump (so no helper that passes settings on as variables can leak them).
+    ingest_token: SecretStr | None = Field(None, exclude=True, repr=False)
+    supervisor_token: SecretStr | None = Field(None, exclude=True, repr=False)
+    auth_prefix: str = "redline:auth:"  # API tokens (hashes only); never under the read model's
+    ingest_prefix: str = "redline:ingest:"  # idempotency keys of events taken over HTTP
+    api_rate_per_s: float = Field(50.0, gt=0, le=100_000)  # requests per second, per token
+    api_rate_burst_s: float = Field(2.0, gt=0, le=3_600)  # a burst: this many seconds' worth
+    api_max_body_bytes: int = Field(1_048_576, ge=1_024, le=64 * 1_048_576)  # after gzip too
+    api_max_events: int = Field(1_000, ge=1, le=100_000)  # per POST /v1/events
+    api_body_timeout_s: float = Field(10.0, gt=0, le=600)  # to receive a whole request body
+    api_kafka_timeout_s: float = Field(5.0, gt=0, le=120)  # for the broker to confirm a batch
+    api_retry_after_s: int = Field(5, ge=1, le=3_600)  # what a 503 tells the caller to wait
+    api_idempotency_days: int = Field(30, ge=1, le=3_650)  # as long as the events topic keeps
+
+    @field_validator("ingest_token", "supervisor_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET:
+            raise ValueError(f"must be at least {MIN_SECRET} characters: short tokens are guessed")
+        return value
+
+    @model_validator(mode="after")
+    def _own_prefixes(self) -> Settings:
+        """The read model's flush() deletes everything under its prefix: tokens and
+        idempotency keys must live elsewhere."""
+        for name in ("auth_prefix", "ingest_prefix"):
+            value = getattr(self, name)
+            if not value or value.startswith(self.read_model_prefix):
+                raise ValueError(
+                    f"{PREFIX}{name.upper()} must not be empty nor start with "
+                    f"{PREFIX}READ_MODEL_PREFIX ({self.read_model_prefix!r}): flush() deletes that"
+                )
+        return self
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``REDLINE_*`` variables (``REDLINE_KAFKA_BOOTSTRAP`` and so on);
@@ -79,7 +127,10 @@ class Settings(BaseModel):
             return cls(**values)
         except ValidationError as exc:
             problems = [
-                f"{PREFIX}{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+                f"{PREFIX}{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                if e["loc"]
+                else str(e["msg"]).removeprefix("Value error, ")  # names its variables itself
+                for e in exc.errors()
             ]
             raise SettingsError("; ".join(problems)) from None
 

@@ -87,7 +87,7 @@ def footprint(view: View) -> Footprint:
     found.add("agg:center", center + SEP + light)
     found.add("agg:department", department + SEP + light)
     if light != Light.CLOSED.value:
-        member = deadline_member(_instant(view.get("deadline")), str(view["case_id"]))
+        member = deadline_member(instant_of(view.get("deadline")), str(view["case_id"]))
         indexes = ("all", f"light:{light}", f"center:{center}", f"department:{department}")
         found.members += [(f"open:{index}", member) for index in indexes]
     _completion(found, view, department)
@@ -762,7 +762,8 @@ def _code(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _instant(value: object) -> int | None:
+def instant_of(value: object) -> int | None:
+    """Epoch seconds of an RFC 3339 field of a view, None when absent or not an instant."""
     if not isinstance(value, str):
         return None
     try:

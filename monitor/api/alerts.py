@@ -1,0 +1,255 @@
+"""``GET /v1/alerts`` and the supervisor's decisions on one alert (督办): ``ack`` and ``cancel``.
+
+The API never changes a case itself. A decision becomes a :class:`SupervisorCommand` on the
+commands topic, keyed by the case id, and the worker that owns the case applies it; the
+alert's status in the read model follows (``acknowledged``, or ``resolved`` with resolution
+``cancelled``). The answer is 202 once the broker has the command (acks=all) and the audit log
+has who, when and the note.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any, Final
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from monitor.alert import AlertKind, AlertStatus
+from monitor.api.audit import append_audit, audit_stream
+from monitor.api.auth import Principal, Supervisor, Viewer
+from monitor.api.deps import (
+    ProducerDep,
+    ReadModelDep,
+    RedisDep,
+    SettingsDep,
+    kafka_unavailable,
+)
+from monitor.api.params import CODE_PATTERN, DISPLAY_ZONE, LimitQuery, not_found
+from monitor.case import Command
+from streams.commands import SupervisorCommand
+from streams.readmodel import ReadModel, View
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+_WIDEN_CAP: Final = 20_000  # a centre-bound list looks at most this many alerts back
+
+AlertId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=128,
+        pattern=CODE_PATTERN,
+        description="the alert's id, as `GET /v1/alerts` or the case object lists it",
+        examples=["3c1e0b9a7d55e2f81a04"],
+    ),
+]
+_NOTE_MAX = 2000
+
+
+class AckBody(BaseModel):
+    """An acknowledgement (已阅督办): the note is optional."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "已电话督办"}]}
+    )
+
+    note: str = Field("", max_length=_NOTE_MAX, description="what the supervisor did")
+
+
+class CancelBody(BaseModel):
+    """A cancellation: the alert should not stand, and the note says why (required)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"note": "申请人已当场撤回, 窗口系统漏报撤回事件"}]},
+    )
+
+    note: str = Field(max_length=_NOTE_MAX, description="the reason (required, not blank)")
+
+    @field_validator("note")
+    @classmethod
+    def _not_blank(cls, note: str) -> str:
+        if not note.strip():
+            raise PydanticCustomError("reason", "a cancellation needs a reason: a non-blank note")
+        return note
+
+
+class CommandAccepted(BaseModel):
+    """The decision is on the commands topic and in the audit log; the worker applies it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "alert_id": "3c1e0b9a7d55e2f81a04",
+                    "case_id": "GZ-2026-000123",
+                    "command": "ack",
+                    "by": "王主任",
+                    "at": "2026-09-28T10:05:00+08:00",
+                    "audit_id": "1790000000000-0",
+                }
+            ]
+        }
+    )
+
+    alert_id: str
+    case_id: str
+    command: str
+    by: str
+    at: str
+    audit_id: str = Field(description="the entry in `GET /v1/audit`")
+
+
+class AlertList(BaseModel):
+    """Alerts, newest ``fired_at`` first, each with its ``case_id``."""
+
+    items: list[dict[str, Any]]
+
+
+@router.get("", response_model=AlertList, summary="Alerts by status and kind")
+async def list_alerts(
+    read_model: ReadModelDep,
+    principal: Viewer,
+    status_: Annotated[
+        AlertStatus | None,
+        Query(alias="status", description="firing, acknowledged or resolved"),
+    ] = None,
+    kind: Annotated[AlertKind | None, Query(description="an alert kind (SPEC §4)")] = None,
+    limit: LimitQuery = 100,
+) -> AlertList:
+    """Alerts matching the filters, newest first; resolved ones only while still recent."""
+    wanted_status = status_.value if status_ is not None else None
+    wanted_kind = kind.value if kind is not None else None
+    if principal.centers is None:
+        return AlertList(items=await read_model.alerts(wanted_status, wanted_kind, limit))
+    return AlertList(
+        items=await _visible_alerts(read_model, principal, wanted_status, wanted_kind, limit)
+    )
+
+
+async def _visible_alerts(
+    read_model: ReadModel, principal: Principal, status: str | None, kind: str | None, limit: int
+) -> list[View]:
+    """The newest ``limit`` alerts of the principal's centres, looking further back (the
+    read model filters by status and kind only) until enough are found."""
+    window = limit
+    while True:
+        found = await read_model.alerts(status, kind, window)
+        visible = [alert for alert in found if principal.may_see(alert.get("center"))]
+        if len(visible) >= limit or len(found) < window or window >= _WIDEN_CAP:
+            return visible[:limit]
+        window = min(window * 4, _WIDEN_CAP)
+
+
+@router.post(
+    "/{alert_id}/ack",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=CommandAccepted,
+    summary="Acknowledge an alert (role supervisor)",
+    responses={
+        404: {"description": "no such alert, or one of a centre this token does not cover"},
+        409: {"description": "the alert is already resolved"},
+        503: {"description": "Kafka is unavailable: retry after Retry-After seconds"},
+    },
+)
+async def acknowledge(
+    alert_id: AlertId,
+    principal: Supervisor,
+    read_model: ReadModelDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    producer: ProducerDep,
+    body: AckBody | None = None,
+) -> CommandAccepted:
+    """Acknowledge: the alert stops escalating for the acknowledgement timeout."""
+    note = body.note if body is not None else ""
+    return await _decide(
+        Command.ACKNOWLEDGE, alert_id, note, principal, read_model, redis, settings, producer
+    )
+
+
+@router.post(
+    "/{alert_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=CommandAccepted,
+    summary="Cancel an alert, with the reason (role supervisor)",
+    responses={
+        404: {"description": "no such alert, or one of a centre this token does not cover"},
+        409: {"description": "the alert is already resolved"},
+        503: {"description": "Kafka is unavailable: retry after Retry-After seconds"},
+    },
+)
+async def cancel(
+    alert_id: AlertId,
+    principal: Supervisor,
+    read_model: ReadModelDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    producer: ProducerDep,
+    body: CancelBody | None = None,
+) -> CommandAccepted:
+    """Cancel: the alert resolves as ``cancelled``, with the note as its reason."""
+    if body is None:  # no body at all: say what is missing, not just "(request)"
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=[{"field": "note", "rule": "required: a cancellation needs a reason"}],
+        )
+    return await _decide(
+        Command.CANCEL, alert_id, body.note, principal, read_model, redis, settings, producer
+    )
+
+
+async def _decide(
+    command: Command,
+    alert_id: str,
+    note: str,
+    principal: Principal,
+    read_model: ReadModelDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    producer: ProducerDep,
+) -> CommandAccepted:
+    alert = await read_model.alert(alert_id)
+    if alert is None:
+        raise not_found(f"alert {alert_id!r}")
+    if not principal.may_see(alert.get("center")):
+        raise not_found(f"alert {alert_id!r}")
+    case_id = str(alert["case_id"])
+    if alert.get("status") == AlertStatus.RESOLVED.value:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"alert {alert_id!r} is already resolved "
+            f"({alert.get('resolution')} at {alert.get('resolved_at')}): nothing to decide",
+        )
+    at = int(time.time())
+    record = SupervisorCommand(case_id, alert_id, command, at, principal.name, note)
+    key, value = record.encode()
+    try:
+        async with asyncio.timeout(settings.api_kafka_timeout_s):
+            await producer.send_and_wait(settings.commands_topic, key=key, value=value)
+    except (KafkaError, TimeoutError):
+        # nothing is in the audit log either: the same request again is the retry
+        raise kafka_unavailable(settings) from None
+    audit_id = await append_audit(
+        redis,
+        audit_stream(settings),
+        principal,
+        at,
+        command.value,
+        alert_id,
+        case_id,
+        str(alert.get("kind")),
+        note,
+    )
+    return CommandAccepted(
+        alert_id=alert_id,
+        case_id=case_id,
+        command=command.value,
+        by=principal.name,
+        at=DISPLAY_ZONE.format(at),
+        audit_id=audit_id,
+    )

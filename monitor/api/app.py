@@ -1,0 +1,203 @@
+"""The API application: ``create_app(settings)`` builds it, ``redline api`` serves it.
+
+The lifespan opens what the routes share and puts it on ``app.state``: the settings, Redis,
+the read model, the Kafka producer (through :class:`~monitor.api.kafka.KafkaLink`, which lets
+the API start while Kafka is away) and the token store, where the dev tokens are registered.
+Nothing is a module global, so a test can build as many apps as it likes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from monitor.api import health, ingest, reads
+from monitor.api.auth import Role, TokenStore
+from monitor.api.bodies import BodyLimits
+from monitor.api.kafka import KafkaLink
+from monitor.api.metrics import ApiMetrics, RequestMetrics
+from monitor.settings import Settings
+from streams.readmodel import ReadModel
+
+log = logging.getLogger("redline.api")
+
+DEV_INGEST_ID = "dev-ingest"
+DEV_SUPERVISOR_ID = "dev-supervisor"
+REDIS_CONNECT_TIMEOUT_S = 2.0  # a Redis that does not answer is an error, not a hang
+RETRY_DEV_TOKENS_S = 2.0
+
+DESCRIPTION = """\
+Redline's HTTP API: window systems send events (`POST /v1/events`, integrator tokens);
+supervisors read cases, alerts, rankings and feed health, and act on alerts (person tokens).
+
+Every route but the probes, `/metrics` and the public progress page takes
+`Authorization: Bearer <token>`. Errors are JSON: `{"detail": "..."}`, or for field problems
+`{"detail": [{"field": ..., "rule": ...}]}`. See `docs/integrator-guide.md`.
+"""
+
+
+def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
+    """The API for these settings (the configuration files are loaded now: an invalid one
+    stops the start with its file, entry and field); ``access_log``: a line per request."""
+    metrics = ApiMetrics(settings.config_files().load())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S)
+        kafka = KafkaLink(settings, on_connect=_set_producer(app))
+        tokens = TokenStore(redis, settings.auth_prefix)
+        app.state.settings = settings
+        app.state.redis = redis
+        app.state.read_model = ReadModel(redis, settings.read_model_prefix)
+        app.state.kafka = kafka
+        app.state.producer = kafka.producer  # replaced by the connected one
+        app.state.tokens = tokens
+        app.state.metrics = metrics
+        kafka.start()
+        registering = asyncio.create_task(_register_dev_tokens(tokens, settings))
+        try:
+            yield
+        finally:
+            registering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await registering
+            await kafka.stop()
+            await redis.aclose()
+
+    app = FastAPI(
+        title="Redline API",
+        summary="Electronic supervision monitor (电子监察系统)",
+        description=DESCRIPTION,
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.api_max_body_bytes, timeout_s=settings.api_body_timeout_s
+    )
+    app.add_middleware(
+        RequestMetrics, metrics=metrics, access_log=access_log
+    )  # outermost: counts every answer
+    app.add_exception_handler(RequestValidationError, _field_problems)
+    app.add_exception_handler(RedisError, _redis_down(settings))
+    app.include_router(ingest.router)
+    app.include_router(health.router)
+    app.include_router(reads.router)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _set_producer(app: FastAPI) -> Callable[[AIOKafkaProducer], None]:
+    def connected(producer: AIOKafkaProducer) -> None:
+        app.state.producer = producer
+
+    return connected
+
+
+async def _register_dev_tokens(tokens: TokenStore, settings: Settings) -> None:
+    """The tokens of ``make run`` (REDLINE_INGEST_TOKEN, REDLINE_SUPERVISOR_TOKEN), again
+    until Redis takes them."""
+    wanted: list[tuple[str, str, str, Role | None, str]] = []
+    if settings.ingest_token is not None:
+        wanted.append(
+            (
+                DEV_INGEST_ID,
+                "dev integrator (REDLINE_INGEST_TOKEN)",
+                "integrator",
+                None,
+                settings.ingest_token.get_secret_value(),
+            )
+        )
+    if settings.supervisor_token is not None:
+        wanted.append(
+            (
+                DEV_SUPERVISOR_ID,
+                "dev supervisor (REDLINE_SUPERVISOR_TOKEN)",
+                "person",
+                Role.SUPERVISOR,
+                settings.supervisor_token.get_secret_value(),
+            )
+        )
+    warned = False
+    while wanted:
+        try:
+            for token_id, name, kind, role, secret in wanted:
+                await tokens.put(token_id, name, kind, secret, role=role)
+            return
+        except (RedisError, OSError) as exc:
+            if not warned:
+                log.warning("Redis: dev tokens not registered yet (%s)", type(exc).__name__)
+                warned = True
+            await asyncio.sleep(RETRY_DEV_TOKENS_S)
+
+
+async def _field_problems(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's validation errors as field + rule, like the event contract's."""
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] in ("query", "path", "body", "header", "cookie"):
+            loc = loc[1:]
+        message = str(error.get("msg", "is invalid"))
+        rule = message[:1].lower() + message[1:]
+        field = ".".join(loc) or "(request)"
+        problems.append({"field": _clean(field), "rule": _clean(rule)})
+    return JSONResponse({"detail": problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def _redis_down(settings: Settings) -> Callable[[Request, Exception], Any]:
+    async def answer(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("Redis: %s", type(exc).__name__)
+        return JSONResponse(
+            {"detail": "Redis (the read model and the tokens) is not reachable: try again later"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(settings.api_retry_after_s)},
+        )
+
+    return answer
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's document, plus what it cannot see: the hand-read body of POST /v1/events,
+    and validation errors in their field + rule shape."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            ingest.document(schema)
+            schemas = schema.get("components", {}).get("schemas", {})
+            if "ValidationError" in schemas:
+                schemas["ValidationError"] = {
+                    "title": "ValidationError",
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "rule": {"type": "string"}},
+                    "required": ["field", "rule"],
+                }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
+def _clean(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
+def _version() -> str:
+    try:
+        return version("redline")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0"

@@ -1,0 +1,124 @@
+"""Request bodies with bounds: how many bytes, how long to receive them, how far gzip expands.
+
+A caller that sends slowly or endlessly must not hold a worker of the API: every route's body is
+received through :class:`BodyLimits`, which stops at ``api_max_body_bytes`` (413) and at
+``api_body_timeout_s`` after the request began (408). Ingestion also accepts gzip, and the
+decompressed size is bounded the same way, so a small bomb cannot expand into gigabytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+
+from fastapi import HTTPException, Request, status
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ENCODINGS = ("identity", "gzip", "x-gzip")
+
+
+class BodyTooLarge(HTTPException):
+    """A body (sent or decompressed) over the limit: 413. An HTTPException, so that FastAPI
+    passes it through its own body parsing on every route."""
+
+    def __init__(self, limit: int) -> None:
+        detail = (
+            f"the request body is over {limit} bytes ({limit // 1024} KiB), gzip-decompressed "
+            "included: split the batch"
+        )
+        super().__init__(status.HTTP_413_CONTENT_TOO_LARGE, detail, _CLOSE)
+
+
+class BodyTimeout(HTTPException):
+    """A body not received in time: 408."""
+
+    def __init__(self, timeout_s: float) -> None:
+        detail = (
+            f"the request body did not arrive within {timeout_s:g} s: send it at once "
+            "(a slow or stalled upload is cut)"
+        )
+        super().__init__(status.HTTP_408_REQUEST_TIMEOUT, detail, _CLOSE)
+
+
+# the rest of the body is not read: the connection cannot carry another request
+_CLOSE = {"Connection": "close"}
+
+
+class BodyLimits:
+    """ASGI middleware: each request's body is cut at ``max_bytes`` and must arrive within
+    ``timeout_s`` of the request's start. Once the body is in, ``receive`` is passed through
+    untouched (a streaming response listens on it for the client's disconnect)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        received = 0
+        done = False
+        max_bytes, timeout_s = self.max_bytes, self.timeout_s
+
+        async def bounded() -> Message:
+            nonlocal received, done
+            if done:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout(timeout_s) from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
+                done = not message.get("more_body", False)
+            else:
+                done = True  # disconnected: nothing more will come
+            return message
+
+        await self.app(scope, bounded, send)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The whole body, decompressed when ``Content-Encoding: gzip``, at most ``max_bytes``."""
+    encoding = request.headers.get("content-encoding", "identity").strip().lower() or "identity"
+    if encoding not in ENCODINGS:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Encoding {encoding!r} is not supported: send gzip or no encoding",
+        )
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > max_bytes:
+        raise BodyTooLarge(max_bytes)  # refused before a byte is read
+    if encoding == "identity":
+        chunks = [chunk async for chunk in request.stream()]
+        return b"".join(chunks)
+    return await _gunzip(request, max_bytes)
+
+
+async def _gunzip(request: Request, max_bytes: int) -> bytes:
+    """Decompress as the bytes arrive, never past ``max_bytes`` of output (a gzip bomb stops
+    after the first megabyte, whatever it would expand to)."""
+    inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    out = bytearray()
+    try:
+        async for chunk in request.stream():
+            data = chunk
+            while data and not inflate.eof:
+                out += inflate.decompress(data, max_bytes + 1 - len(out))
+                if len(out) > max_bytes:
+                    raise BodyTooLarge(max_bytes)
+                data = inflate.unconsumed_tail
+        if not inflate.eof:
+            raise zlib.error("the stream ends before its end marker")
+    except zlib.error as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"field": "(body)", "rule": f"is not valid gzip ({exc})"}],
+        ) from None
+    return bytes(out)

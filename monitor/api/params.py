@@ -1,0 +1,136 @@
+"""What the read routes share: query parameters with their rules, and what a principal may see.
+
+Codes follow the event contract's rule (1–64 characters, no control characters), so a filter
+can only name something an event could have carried; FastAPI answers any other value with 422
+naming the parameter. A person token bound to centres sees only their cases and alerts: a case
+of another centre is answered as unknown (404), so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Final
+
+from fastapi import HTTPException, Query, status
+
+from monitor.api.auth import Principal
+from monitor.case import Light
+from monitor.timeutil import Zone, zone
+from streams.readmodel import (
+    CursorError,
+    Page,
+    ReadModel,
+    View,
+    deadline_member,
+    decode_cursor,
+    encode_cursor,
+    instant_of,
+)
+
+DISPLAY_ZONE: Final[Zone] = zone("Asia/Shanghai")  # instants without a centre (feeds, the wall)
+MAX_LIMIT: Final = 500
+CODE_PATTERN: Final = r"^[^\x00-\x1f\x7f]+$"  # the event contract's rule for codes
+
+
+class OpenLight(StrEnum):
+    """The light of an open case (a closed case is in no list)."""
+
+    GREEN = Light.GREEN.value  # 绿灯
+    YELLOW = Light.YELLOW.value  # 黄灯
+    RED = Light.RED.value  # 红灯
+    SUSPENDED = Light.SUSPENDED.value  # 暂停
+
+
+def code_query(description: str, example: str) -> Any:
+    """A query parameter holding a code (centre, department) under the contract's rule."""
+    return Query(
+        min_length=1,
+        max_length=64,
+        pattern=CODE_PATTERN,
+        description=description + " (1–64 characters, no control characters)",
+        examples=[example],
+    )
+
+
+CenterQuery = Annotated[str | None, code_query("service centre code (中心)", "GZ-TIANHE")]
+DepartmentQuery = Annotated[str | None, code_query("department code (部门)", "market")]
+LimitQuery = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description=f"page size, 1–{MAX_LIMIT}", examples=[50])
+]
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="opaque: the `next_cursor` of the previous page; absent for the first",
+    ),
+]
+
+
+def bad_request(field: str, rule: str) -> HTTPException:
+    """400 for a value that is well-formed but not one this API handed out (a cursor)."""
+    return HTTPException(status.HTTP_400_BAD_REQUEST, detail=[{"field": field, "rule": rule}])
+
+
+def not_found(what: str) -> HTTPException:
+    """404 for something unknown, or hidden from this principal (the same answer for both)."""
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{what} not found")
+
+
+def check_cursor(cursor: str | None) -> None:
+    """400 naming ``cursor`` when it is not one this API handed out."""
+    if cursor is None:
+        return
+    try:
+        decode_cursor(cursor)
+    except CursorError as exc:
+        raise bad_request("cursor", str(exc)) from None
+
+
+def text_or_none(value: object) -> str | None:
+    """A view's field as text, None when absent."""
+    return None if value is None else str(value)
+
+
+def case_member(view: View) -> str:
+    """The index member of an open case view: where it stands in deadline order."""
+    return deadline_member(instant_of(view.get("deadline")), str(view["case_id"]))
+
+
+async def open_cases(
+    read_model: ReadModel,
+    principal: Principal,
+    light: str | None = None,
+    center: str | None = None,
+    department: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Open cases the principal may see, by deadline; :func:`check_cursor` first.
+
+    A principal bound to several centres gets one page merged from each centre's index; the
+    cursor stays valid across them because every open-case index orders the same members."""
+    if center is not None and not principal.may_see(center):
+        return Page([], None)  # a filter outside the principal's centres matches nothing
+    if center is not None or principal.centers is None:
+        return await read_model.cases(light, center, department, limit, cursor)
+    pages = [
+        await read_model.cases(light, one, department, limit, cursor)
+        for one in sorted(principal.centers)
+    ]
+    # each page is complete up to its own cursor: the merge is complete up to the smallest
+    ends = [decode_cursor(page.cursor) for page in pages if page.cursor is not None]
+    complete_to = min(ends) if ends else None
+    merged = sorted(
+        (
+            (case_member(view), view)
+            for page in pages
+            for view in page.items
+            if complete_to is None or case_member(view) <= complete_to
+        ),
+        key=lambda pair: pair[0],
+    )
+    if len(merged) > limit:
+        merged = merged[:limit]
+        return Page([view for _, view in merged], encode_cursor(merged[-1][0]))
+    next_cursor = None if complete_to is None else encode_cursor(complete_to)
+    return Page([view for _, view in merged], next_cursor)

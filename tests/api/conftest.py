@@ -1,0 +1,66 @@
+"""The API on the real stack: Kafka, Redis, a `redline worker` and a `redline api` process.
+
+``api_stack`` (module scope) gives each test module topics, a consumer group, a read-model
+prefix and token and idempotency prefixes of its own, a worker, and an API on a free loopback
+port with three tokens: the dev integrator token (any source), the dev supervisor token and a
+viewer token. ``http`` is an ``httpx.AsyncClient`` on that API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from apistack import ApiProcess, ApiStack, api_settings, dev_secret
+from redis.asyncio import Redis
+from stack import WorkerProcess, isolated_settings
+
+from monitor.api.auth import Role, TokenStore
+from streams.readmodel import ReadModel
+from streams.topics import ensure_topics
+
+__all__ = ["ApiStack"]  # the fixture's type, for the test modules
+
+
+@pytest.fixture(scope="module")
+async def api_stack(
+    kafka_bootstrap: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ApiStack]:
+    """A worker and an API of this module's own, ready (``/readyz`` answered 200)."""
+    data = tmp_path_factory.mktemp("api-stack")
+    settings = api_settings(isolated_settings(kafka_bootstrap, redis_url, data / "worker"))
+    await ensure_topics(settings)
+    worker = WorkerProcess(settings, data / "worker")
+    ingest, supervisor = dev_secret(), dev_secret()
+    api = ApiProcess(settings, data, ingest, supervisor)
+    redis = Redis.from_url(redis_url)
+    try:
+        _, viewer = await TokenStore(redis, settings.auth_prefix).create(
+            "test viewer", "person", Role.VIEWER
+        )
+        await api.wait_until(200, "/readyz")
+        yield ApiStack(api.base_url, settings, ingest, supervisor, viewer, api.log_path)
+    finally:
+        api.stop()
+        worker.stop()
+        await ReadModel(redis, settings.read_model_prefix).flush()
+        for prefix in (settings.auth_prefix, settings.ingest_prefix):
+            async for key in redis.scan_iter(match=prefix + "*", count=1000):
+                await redis.unlink(key)
+        await redis.aclose()
+
+
+@pytest.fixture
+async def http(api_stack: ApiStack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the module's API (no token: pass ``headers=api_stack.auth(token)``)."""
+    async with httpx.AsyncClient(base_url=api_stack.base_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def read_model(api_stack: ApiStack) -> AsyncIterator[ReadModel]:
+    """The read model the module's worker writes and its API reads."""
+    redis = Redis.from_url(api_stack.settings.redis_url)
+    yield ReadModel(redis, api_stack.settings.read_model_prefix)
+    await redis.aclose()

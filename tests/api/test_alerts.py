@@ -1,0 +1,276 @@
+"""Alerts on the real stack: the list and its filters, a supervisor's ack and cancel going
+through Kafka and the worker back into the read model, and the audit log of who did it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from apistack import ApiProcess, ApiStack, api_settings, free_port
+from events import event, now
+from readkit import Json, case_when, get_json, post_events
+from redis.asyncio import Redis
+from stack import eventually
+
+from monitor.api.auth import Principal, Role, TokenStore
+from monitor.timeutil import parse_instant
+
+pytestmark = pytest.mark.integration
+
+OVERDUE = "deadline_overdue"
+
+
+def _red(case_id: str, center: str = "GZ-TIANHE") -> Json:
+    """A case accepted three hours ago with a one-hour promise: red, its overdue alert firing."""
+    opening = {"center": center, "item_code": "FOOD-LICENSE", "data": {"promised": "1h"}}
+    return event(case_id, 1, "accepted", now() - 3 * 3600, **opening)
+
+
+@pytest.fixture(scope="module")
+async def overdue(api_stack: ApiStack) -> dict[str, str]:
+    """Case id -> the id of its firing deadline_overdue alert, for five red cases."""
+    cases = {"AL-ACK": "GZ-TIANHE", "AL-CANCEL": "GZ-TIANHE", "AL-BOTH": "GZ-TIANHE"}
+    cases |= {"AL-YX": "GZ-YUEXIU", "AL-DOWN": "GZ-TIANHE"}
+    async with httpx.AsyncClient(base_url=api_stack.base_url, timeout=30) as http:
+        await post_events(http, api_stack, *(_red(case, center) for case, center in cases.items()))
+        found = {}
+        for case_id in cases:
+            view = await case_when(http, api_stack, case_id, lambda c: _firing(c) is not None)
+            found[case_id] = str(_firing(view))
+    return found
+
+
+def _firing(case: Json) -> str | None:
+    return next(
+        (a["id"] for a in case["alerts"] if a["kind"] == OVERDUE and a["status"] == "firing"), None
+    )
+
+
+@pytest.fixture(scope="module")
+async def people(api_stack: ApiStack) -> AsyncIterator[dict[str, Any]]:
+    """An admin token, a supervisor bound to GZ-YUEXIU, and the dev supervisor's principal."""
+    redis = Redis.from_url(api_stack.settings.redis_url)
+    try:
+        store = TokenStore(redis, api_stack.settings.auth_prefix)
+        _, admin = await store.create("audit reader", "person", Role.ADMIN)
+        _, yuexiu = await store.create(
+            "越秀 supervisor", "person", Role.SUPERVISOR, centers=["GZ-YUEXIU"]
+        )
+        supervisor = await store.verify(api_stack.supervisor_token)
+        assert supervisor is not None
+        yield {"admin": admin, "yuexiu": yuexiu, "supervisor": supervisor}
+    finally:
+        await redis.aclose()
+
+
+async def _decide(
+    http: httpx.AsyncClient, token: str, alert_id: str, command: str, body: Any = None
+) -> httpx.Response:
+    return await http.post(
+        f"/v1/alerts/{alert_id}/{command}", json=body, headers=ApiStack.auth(token)
+    )
+
+
+async def _alert_when(http: httpx.AsyncClient, stack: ApiStack, alert_id: str, status: str) -> Json:
+    """The alert, once ``GET /v1/alerts?status=…`` lists it (the worker applied the command)."""
+
+    async def listed() -> Json | None:
+        page = await get_json(http, "/v1/alerts", stack.viewer_token, status=status, limit=500)
+        return next((a for a in page["items"] if a["id"] == alert_id), None)
+
+    return await eventually(listed)
+
+
+async def _audit(http: httpx.AsyncClient, admin: str, audit_id: str) -> Json:
+    page = await get_json(http, "/v1/audit", admin, limit=500)
+    return next(entry for entry in page["items"] if entry["id"] == audit_id)
+
+
+async def test_an_ack_turns_the_alert_acknowledged_and_the_audit_says_who_and_when(
+    api_stack: ApiStack,
+    http: httpx.AsyncClient,
+    overdue: dict[str, str],
+    people: dict[str, Any],
+) -> None:
+    alert_id = overdue["AL-ACK"]
+    before = int(time.time())
+    response = await _decide(
+        http, api_stack.supervisor_token, alert_id, "ack", {"note": "已电话督办"}
+    )
+    after = int(time.time())
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    supervisor: Principal = people["supervisor"]
+    assert answer["case_id"] == "AL-ACK" and answer["command"] == "ack"
+    assert answer["by"] == supervisor.name
+
+    alert = await _alert_when(http, api_stack, alert_id, "acknowledged")
+    assert alert["case_id"] == "AL-ACK" and alert["resolved_at"] is None
+    assert before <= parse_instant(alert["acknowledged_at"]) <= after + 1
+    case = await case_when(http, api_stack, "AL-ACK")
+    assert case["light"] == "red"  # acknowledging does not turn a late case green
+    assert [a["status"] for a in case["alerts"] if a["id"] == alert_id] == ["acknowledged"]
+
+    entry = await _audit(http, people["admin"], answer["audit_id"])
+    assert entry["by"] == supervisor.name and entry["token_id"] == supervisor.token_id
+    assert before <= parse_instant(entry["at"]) <= after
+    assert (entry["command"], entry["alert_id"], entry["case_id"]) == ("ack", alert_id, "AL-ACK")
+    assert (entry["kind"], entry["note"]) == (OVERDUE, "已电话督办")
+
+
+async def test_a_cancel_needs_a_reason_and_resolves_the_alert_cancelled(
+    api_stack: ApiStack,
+    http: httpx.AsyncClient,
+    overdue: dict[str, str],
+    people: dict[str, Any],
+) -> None:
+    alert_id = overdue["AL-CANCEL"]
+    token = api_stack.supervisor_token
+    for body in (None, {}, {"note": ""}, {"note": " \t\n"}, {"note": "x" * 2001}):
+        response = await _decide(http, token, alert_id, "cancel", body)
+        assert response.status_code == 422, (body, response.text)
+        assert [problem["field"] for problem in response.json()["detail"]] == ["note"]
+    reason = "申请人当场撤回, 窗口系统漏报撤回事件"
+    response = await _decide(http, token, alert_id, "cancel", {"note": reason})
+    assert response.status_code == 202, response.text
+
+    alert = await _alert_when(http, api_stack, alert_id, "resolved")
+    assert alert["resolution"] == "cancelled" and alert["resolved_at"] is not None
+    entry = await _audit(http, people["admin"], response.json()["audit_id"])
+    assert (entry["command"], entry["note"]) == ("cancel", reason)
+
+    for command in ("cancel", "ack"):  # nothing left to decide
+        again = await _decide(http, token, alert_id, command, {"note": "again"})
+        assert again.status_code == 409, again.text
+        assert "already resolved" in again.json()["detail"]
+
+
+async def test_an_alert_acknowledged_then_cancelled(
+    api_stack: ApiStack, http: httpx.AsyncClient, overdue: dict[str, str]
+) -> None:
+    alert_id = overdue["AL-BOTH"]
+    token = api_stack.supervisor_token
+    assert (await _decide(http, token, alert_id, "ack")).status_code == 202  # no body: fine
+    await _alert_when(http, api_stack, alert_id, "acknowledged")
+    cancelled = await _decide(http, token, alert_id, "cancel", {"note": "duplicate of AL-ACK"})
+    assert cancelled.status_code == 202, cancelled.text
+    alert = await _alert_when(http, api_stack, alert_id, "resolved")
+    assert alert["resolution"] == "cancelled" and alert["acknowledged_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("alert_id", "status"),
+    [("0123456789abcdef0123", 404), ("..%2F..%2Fetc", 404), ("%2A", 404), ("%00", 422)],
+)
+async def test_an_unknown_or_malformed_alert(
+    api_stack: ApiStack, http: httpx.AsyncClient, alert_id: str, status: int
+) -> None:
+    response = await _decide(http, api_stack.supervisor_token, alert_id, "ack", {"note": "x"})
+    assert response.status_code == status, response.text
+
+
+async def test_who_may_decide_and_read_the_audit(
+    api_stack: ApiStack,
+    http: httpx.AsyncClient,
+    overdue: dict[str, str],
+    people: dict[str, Any],
+) -> None:
+    alert_id = overdue["AL-ACK"]
+    assert (await http.post(f"/v1/alerts/{alert_id}/ack")).status_code == 401
+    for token in (api_stack.viewer_token, api_stack.ingest_token):
+        assert (await _decide(http, token, alert_id, "ack")).status_code == 403
+    for token in (api_stack.viewer_token, api_stack.supervisor_token):
+        response = await http.get("/v1/audit", headers=ApiStack.auth(token))
+        assert response.status_code == 403
+    assert (await http.get("/v1/alerts", headers=ApiStack.auth(api_stack.viewer_token))).is_success
+
+
+async def test_a_centre_bound_supervisor_acts_on_its_centre_only(
+    api_stack: ApiStack,
+    http: httpx.AsyncClient,
+    overdue: dict[str, str],
+    people: dict[str, Any],
+) -> None:
+    token = people["yuexiu"]
+    other = await _decide(http, token, overdue["AL-DOWN"], "ack", {"note": "not ours"})
+    assert other.status_code == 404  # another centre's alert: unknown, not forbidden
+    ours = await _decide(http, token, overdue["AL-YX"], "ack", {"note": "越秀已督办"})
+    assert ours.status_code == 202, ours.text
+    await _alert_when(http, api_stack, overdue["AL-YX"], "acknowledged")
+
+
+async def test_the_list_filters_and_rejects_unknown_values(
+    api_stack: ApiStack, http: httpx.AsyncClient, overdue: dict[str, str]
+) -> None:
+    token = api_stack.viewer_token
+    firing = await get_json(http, "/v1/alerts", token, status="firing", kind=OVERDUE, limit=500)
+    assert firing["items"]
+    assert {(a["status"], a["kind"]) for a in firing["items"]} == {("firing", OVERDUE)}
+    fired = [parse_instant(a["fired_at"]) for a in firing["items"]]
+    assert fired == sorted(fired, reverse=True)  # newest first
+    assert len((await get_json(http, "/v1/alerts", token, limit=1))["items"]) == 1
+    for params, field in (
+        ({"status": "open"}, "status"),
+        ({"kind": "deadline_overdue'--"}, "kind"),
+        ({"kind": "*"}, "kind"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "100000"}, "limit"),
+    ):
+        response = await http.get("/v1/alerts", params=params, headers=ApiStack.auth(token))
+        assert response.status_code == 422, response.text
+        assert [problem["field"] for problem in response.json()["detail"]] == [field]
+
+
+async def test_the_audit_log_pages_back_newest_first(
+    api_stack: ApiStack, http: httpx.AsyncClient, people: dict[str, Any], overdue: dict[str, str]
+) -> None:
+    await _decide(http, api_stack.supervisor_token, overdue["AL-ACK"], "ack", {"note": "1"})
+    await _decide(http, api_stack.supervisor_token, overdue["AL-ACK"], "ack", {"note": "2"})
+    ids, before = [], None
+    for _ in range(3):
+        params = {"limit": 1, **({"before": before} if before else {})}
+        page = await get_json(http, "/v1/audit", people["admin"], **params)
+        [entry] = page["items"]
+        ids.append(entry["id"])
+        before = page["next_before"]
+    assert len(set(ids)) == 3
+    assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))), reverse=True)
+    bad = await http.get(
+        "/v1/audit", params={"before": "'; DROP"}, headers=ApiStack.auth(people["admin"])
+    )
+    assert bad.status_code == 400 and bad.json()["detail"][0]["field"] == "before"
+
+
+async def test_with_kafka_away_a_decision_is_503_and_not_audited(
+    api_stack: ApiStack,
+    http: httpx.AsyncClient,
+    overdue: dict[str, str],
+    people: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # a second API on the same Redis and read model, whose Kafka is a port nobody listens on
+    away = api_settings(api_stack.settings, kafka_bootstrap=f"127.0.0.1:{free_port()}")
+    api = ApiProcess(
+        away,
+        tmp_path_factory.mktemp("kafka-away"),
+        api_stack.ingest_token,
+        api_stack.supervisor_token,
+    )
+    try:
+        await api.wait_until(200, "/healthz")
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as cut_off:
+            alert_id = overdue["AL-DOWN"]
+            response = await _decide(
+                cut_off, api_stack.supervisor_token, alert_id, "ack", {"note": "kafka away"}
+            )
+        assert response.status_code == 503, response.text
+        assert int(response.headers["Retry-After"]) >= 1
+        page = await get_json(http, "/v1/audit", people["admin"], limit=500)
+        assert all(entry["alert_id"] != alert_id for entry in page["items"])
+        still = await get_json(http, "/v1/alerts", api_stack.viewer_token, status="firing")
+        assert alert_id in {alert["id"] for alert in still["items"]}
+    finally:
+        api.stop()

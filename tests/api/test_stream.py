@@ -1,0 +1,209 @@
+"""GET /v1/stream on the real stack: the snapshot, the change an event posted through the API
+makes, heartbeats, resuming with Last-Event-ID, tokens, centre-bound viewers, and letting go
+of a client that left."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from apistack import ApiStack
+from events import event, now
+from readkit import case_when, post_events
+from redis.asyncio import Redis
+from stack import eventually
+
+from monitor.api.auth import Role, TokenStore
+from monitor.api.stream import HEARTBEAT_S
+
+pytestmark = pytest.mark.integration
+
+Event = dict[str, Any]
+
+
+def _opening(center: str = "GZ-TIANHE") -> dict[str, Any]:
+    return {"center": center, "item_code": "FOOD-LICENSE", "data": {"promised": "100h"}}
+
+
+class Stream:
+    """An open /v1/stream: its events, parsed as a browser's EventSource would."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self._lines = response.aiter_lines()
+
+    async def next(self, timeout: float = 30) -> Event:
+        """The next event (``event``, ``id``, ``data`` parsed as JSON)."""
+        found: Event = {}
+        async with asyncio.timeout(timeout):
+            async for line in self._lines:
+                if line == "":
+                    if found:
+                        if "data" in found:
+                            found["data"] = json.loads(found["data"])
+                        return found
+                    continue
+                if line.startswith(":"):
+                    continue  # a keep-alive comment
+                name, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                found[name] = found[name] + "\n" + value if name in found else value
+        raise AssertionError("the stream ended")
+
+    async def until(
+        self, wanted: Callable[[Event], bool], timeout: float = 30
+    ) -> tuple[Event, list[Event]]:
+        """The first event for which ``wanted`` holds, and every event before it."""
+        before: list[Event] = []
+        async with asyncio.timeout(timeout):
+            while True:
+                found = await self.next(timeout)
+                if wanted(found):
+                    return found, before
+                before.append(found)
+
+
+@asynccontextmanager
+async def stream(
+    stack: ApiStack, token: str | None = None, **headers: str
+) -> AsyncIterator[Stream]:
+    """/v1/stream with the token in the query, as the wall's EventSource sends it."""
+    params = {"token": token} if token else {}
+    async with (
+        httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client,
+        client.stream("GET", "/v1/stream", params=params, headers=headers) as response,
+    ):
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        yield Stream(response)
+
+
+def _change_of(case_id: str) -> Callable[[Event], bool]:
+    return lambda e: e.get("event") == "change" and e["data"]["case_id"] == case_id
+
+
+@pytest.fixture(scope="module")
+async def yuexiu(api_stack: ApiStack) -> AsyncIterator[str]:
+    """A viewer token bound to GZ-YUEXIU."""
+    redis = Redis.from_url(api_stack.settings.redis_url)
+    try:
+        store = TokenStore(redis, api_stack.settings.auth_prefix)
+        _, token = await store.create("越秀 wall", "person", Role.VIEWER, centers=["GZ-YUEXIU"])
+        yield token
+    finally:
+        await redis.aclose()
+
+
+async def test_a_snapshot_then_the_change_of_an_event_posted_through_the_api(
+    api_stack: ApiStack, http: httpx.AsyncClient
+) -> None:
+    async with stream(api_stack, api_stack.viewer_token) as events:
+        snapshot = await events.next()
+        assert snapshot["event"] == "snapshot" and snapshot["retry"].isdigit()
+        assert set(snapshot["data"]["totals"]) == {"green", "yellow", "red", "suspended"}
+        assert {"red", "ranking", "server_time", "week"} <= set(snapshot["data"])
+
+        opened = event("SSE-1", 1, "accepted", now() - 60, **_opening())
+        await post_events(http, api_stack, opened)
+        change, _ = await events.until(_change_of("SSE-1"))
+        assert change["data"]["kind"] == "case" and change["data"]["light"] == "green"
+        millis, _, sequence = change["id"].partition("-")
+        assert millis.isdigit() and sequence.isdigit()
+
+        beat, _ = await events.until(lambda e: e["event"] == "heartbeat", 3 * HEARTBEAT_S)
+        assert beat["data"]["last_change_at"] is not None
+        assert beat["data"]["last_change_epoch_ms"] >= int(millis)
+        assert "id" not in beat  # a heartbeat does not move the resume position
+
+
+async def test_a_reconnect_with_last_event_id_resumes_after_it(
+    api_stack: ApiStack, http: httpx.AsyncClient
+) -> None:
+    async with stream(api_stack, api_stack.viewer_token) as events:
+        await events.next()  # snapshot
+        await post_events(http, api_stack, event("SSE-R1", 1, "accepted", now(), **_opening()))
+        first, _ = await events.until(_change_of("SSE-R1"))
+    # while nobody listens, another case changes
+    await post_events(http, api_stack, event("SSE-R2", 1, "accepted", now(), **_opening()))
+    await case_when(http, api_stack, "SSE-R2")
+
+    async with stream(api_stack, api_stack.viewer_token, **{"Last-Event-ID": first["id"]}) as again:
+        snapshot = await again.next()
+        assert snapshot["event"] == "snapshot" and snapshot["id"] == first["id"]
+        missed, before = await again.until(_change_of("SSE-R2"))
+    replayed = [e for e in before if e["event"] == "change"]
+    assert all(_entry(e["id"]) > _entry(first["id"]) for e in [*replayed, missed])
+    assert first["id"] not in {e["id"] for e in replayed}  # after it, not from it
+
+
+def _entry(entry_id: str) -> tuple[int, int]:
+    millis, _, sequence = entry_id.partition("-")
+    return int(millis), int(sequence)
+
+
+async def test_tokens_and_a_bad_last_event_id(api_stack: ApiStack, http: httpx.AsyncClient) -> None:
+    viewer = api_stack.auth(api_stack.viewer_token)
+    # the header works as well as ?token= (a client that can send headers should)
+    async with http.stream("GET", "/v1/stream", headers=viewer) as response:
+        assert response.status_code == 200
+    checks: list[tuple[dict[str, str], dict[str, str], int]] = [
+        ({}, {}, 401),
+        ({"token": "rl_not-a-token"}, {}, 401),
+        ({"token": api_stack.ingest_token}, {}, 403),
+        ({"token": api_stack.viewer_token}, {"Last-Event-ID": "zz"}, 400),
+        ({"token": api_stack.viewer_token}, {"Last-Event-ID": "1-2-3"}, 400),
+        ({"token": api_stack.viewer_token}, {"Last-Event-ID": "$"}, 400),
+    ]
+    for params, headers, status in checks:
+        response = await http.get("/v1/stream", params=params, headers=headers)
+        assert response.status_code == status, (params, headers, response.text)
+
+
+async def test_a_centre_bound_viewer_gets_only_its_centres_changes(
+    api_stack: ApiStack, http: httpx.AsyncClient, yuexiu: str
+) -> None:
+    async with stream(api_stack, yuexiu) as events:
+        snapshot = await events.next()
+        assert snapshot["event"] == "snapshot"
+        theirs = event("SSE-TH", 1, "accepted", now(), **_opening("GZ-TIANHE"))
+        await post_events(http, api_stack, theirs)
+        await case_when(http, api_stack, "SSE-TH")  # its change is in the feed before ours
+        ours = event("SSE-YX", 1, "accepted", now(), **_opening("GZ-YUEXIU"))
+        await post_events(http, api_stack, ours)
+        _, before = await events.until(_change_of("SSE-YX"))
+    seen = {e["data"]["case_id"] for e in before if e["event"] == "change"}
+    assert "SSE-TH" not in seen
+
+
+async def test_a_client_that_goes_away_is_let_go(api_stack: ApiStack) -> None:
+    redis = Redis.from_url(api_stack.settings.redis_url)
+
+    async def blocked() -> int:
+        return int((await redis.info("clients"))["blocked_clients"])
+
+    try:
+        idle = await blocked()
+        async with (
+            stream(api_stack, api_stack.viewer_token) as one,
+            stream(api_stack, api_stack.viewer_token) as two,
+            stream(api_stack, api_stack.viewer_token) as three,
+        ):
+            for events in (one, two, three):
+                await events.next()
+
+            async def reading() -> bool | None:  # each waits in XREAD BLOCK
+                return True if await blocked() >= idle + 3 else None
+
+            await eventually(reading, timeout=3 * HEARTBEAT_S)
+
+        async def let_go() -> bool | None:
+            return True if await blocked() <= idle else None
+
+        await eventually(let_go, timeout=3 * HEARTBEAT_S)
+    finally:
+        await redis.aclose()
