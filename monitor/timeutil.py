@@ -7,6 +7,7 @@ The engine counts in whole seconds (SPEC §3: "time is counted to the second"). 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -107,4 +108,6 @@ def _fixed_offset(info: ZoneInfo) -> int | None:
 
 def format_utc(instant: int) -> str:
     """RFC 3339 text of an instant in UTC, e.g. ``2026-09-28T02:00:00Z``."""
-    return datetime.fromtimestamp(instant, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # time.gmtime rather than a datetime: the same text in under half the time, and the API
+    # formats every event it accepts
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(instant))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole local stack in one command (`make run`): Kafka and Redis, REDLINE_WORKERS stream
-# workers (default 1), the API once `redline api` exists, a demo load from `redline simulate`
+# workers (default 1), the API (`redline api`, with the wall), a demo load from `redline simulate`
 # unless REDLINE_DEMO=0, and `redline watch` in the foreground. Ctrl-C (or SIGTERM) stops what
 # this script started, and only that: services that were already running stay up.
 #
@@ -9,6 +9,7 @@
 #   REDLINE_WORKERS     number of workers, 1 to REDLINE_PARTITIONS (default 1)
 #   REDLINE_DEMO        0: no simulator (events come from real window systems) (default 1)
 #   REDLINE_DEMO_ARGS   options of `redline simulate` (default: see DEMO_ARGS below)
+#   REDLINE_DEMO_VIA    api (default): the demo posts to the API; kafka: it produces to Kafka
 #   REDLINE_WATCH_INTERVAL   seconds between two views of `redline watch` (default 5)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -233,12 +234,25 @@ until read -r state count < <(pipeline members 2>/dev/null) \
   sleep 1
 done
 
-if "$REDLINE" api --help >/dev/null 2>&1; then
-  launch api "$RUN/api.log" "$REDLINE" api
-  API_NOTE="api: pid ${PIDS[-1]}, log .run/api.log"
-else
-  API_NOTE="api: not started (this version of redline has no api command yet)"
-fi
+# The API, with the dev tokens: generated here when unset, so that the demo load can post
+# through it and the wall's URL can be printed; they exist for this run only.
+new_token() { .venv/bin/python -c 'import secrets; print("rl_dev_" + secrets.token_urlsafe(24))'; }
+export REDLINE_INGEST_TOKEN=${REDLINE_INGEST_TOKEN:-$(new_token)}
+export REDLINE_SUPERVISOR_TOKEN=${REDLINE_SUPERVISOR_TOKEN:-$(new_token)}
+API_URL="http://${REDLINE_API_HOST:-127.0.0.1}:${REDLINE_API_PORT:-8000}"
+launch api "$RUN/api.log" "$REDLINE" api
+API_NOTE="api: $API_URL, pid ${PIDS[-1]}, log .run/api.log"
+deadline=$((SECONDS + 60))
+until .venv/bin/python -c "import urllib.request as u; u.urlopen('$API_URL/readyz', timeout=2)" \
+  2>/dev/null; do
+  if ! alive "${PIDS[-1]}" || [ "$SECONDS" -ge "$deadline" ]; then
+    grep -v '^\s*$' "$RUN/api.log" | tail -n 12 >&2
+    say "the api did not become ready (log: .run/api.log)" >&2
+    cleanup
+    exit 1
+  fi
+  sleep 0.5
+done
 
 if [ "$DEMO" != 0 ]; then
   read -r -a demo_args <<<"${REDLINE_DEMO_ARGS:-$DEMO_ARGS}"
@@ -246,8 +260,10 @@ if [ "$DEMO" != 0 ]; then
   files=()
   [ -n "${REDLINE_CATALOG:-}" ] && files+=(--catalog "$REDLINE_CATALOG")
   [ -n "${REDLINE_CENTRES:-}" ] && files+=(--centres "$REDLINE_CENTRES")
-  launch simulate "$RUN/simulate.log" "$REDLINE" simulate --bootstrap "$REDLINE_KAFKA_BOOTSTRAP" \
-    --topic "$topic" "${files[@]}" "${demo_args[@]}"
+  # through the API (REDLINE_DEMO_VIA=api, the default) or straight to Kafka (kafka)
+  via=(--api "$API_URL")
+  [ "${REDLINE_DEMO_VIA:-api}" = kafka ] && via=(--bootstrap "$REDLINE_KAFKA_BOOTSTRAP" --topic "$topic")
+  launch simulate "$RUN/simulate.log" "$REDLINE" simulate "${via[@]}" "${files[@]}" "${demo_args[@]}"
 fi
 
 # Reports a process that dies while the stack runs (the watch alone would just stop moving).
@@ -273,6 +289,8 @@ for i in "${!PIDS[@]}"; do
   esac
 done
 say "$API_NOTE"
+say "wall: $API_URL/wall?token=$REDLINE_SUPERVISOR_TOKEN"
+say "dev tokens (this run only): ingest $REDLINE_INGEST_TOKEN  supervisor $REDLINE_SUPERVISOR_TOKEN"
 [ "$DEMO" = 0 ] && say "simulate: off (REDLINE_DEMO=0): send events to ${REDLINE_EVENTS_TOPIC:-approval-events}"
 if [ ${#STARTED[@]} -gt 0 ]; then
   say "started here, stopped at the end: ${STARTED[*]}"

@@ -30,7 +30,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -56,7 +55,7 @@ DEFAULT_RATE = 200.0
 # an hour a second. A worker's timers run on the real clock, so for lights that change on
 # their own, start in the past (make run starts a week ago)
 DEFAULT_TIME_SCALE = 3600.0
-DATA = resources.files("monitor") / "data"
+DATA = Path(__file__).resolve().parents[1] / "monitor" / "data"  # as monitor/settings.py
 DEMO_CATALOG = Path(str(DATA / "catalog.yaml"))
 DEMO_CENTRES = Path(str(DATA / "centres.yaml"))
 STEPS = (("审查", 0.5), ("决定", 0.3))  # review, decision: shares of the promised limit
