@@ -40,8 +40,12 @@ class BodyTimeout(HTTPException):
         super().__init__(status.HTTP_408_REQUEST_TIMEOUT, detail, _CLOSE)
 
 
-# the rest of the body is not read: the connection cannot carry another request
+# the connection cannot carry another request after a cut body
 _CLOSE = {"Connection": "close"}
+# Before answering 413, the rest of an over-long body is read and thrown away, up to this many
+# times the limit (and within the body timeout): a server that answers and closes while the
+# client is still sending resets the connection, and the client never sees the 413.
+DRAIN_FACTOR = 8
 
 
 class BodyLimits:
@@ -74,12 +78,26 @@ class BodyLimits:
                 raise BodyTimeout(timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > max_bytes:
-                    raise BodyTooLarge(max_bytes)
                 done = not message.get("more_body", False)
+                if received > max_bytes:
+                    if not done:
+                        await drain()
+                    raise BodyTooLarge(max_bytes)
             else:
                 done = True  # disconnected: nothing more will come
             return message
+
+        async def drain() -> None:
+            nonlocal received
+            try:
+                async with asyncio.timeout_at(deadline):
+                    while received <= max_bytes * DRAIN_FACTOR:
+                        message = await receive()
+                        received += len(message.get("body", b""))
+                        if message["type"] != "http.request" or not message.get("more_body"):
+                            return
+            except TimeoutError:
+                return  # the 413 goes out anyway; the connection closes after it
 
         await self.app(scope, bounded, send)
 
@@ -94,7 +112,9 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
         )
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > max_bytes:
-        raise BodyTooLarge(max_bytes)  # refused before a byte is read
+        async for _ in request.stream():  # BodyLimits drains it and answers 413
+            pass
+        raise BodyTooLarge(max_bytes)
     if encoding == "identity":
         chunks = [chunk async for chunk in request.stream()]
         return b"".join(chunks)
