@@ -23,6 +23,7 @@ def unique_settings(kafka_bootstrap: str, partitions: int = 4) -> Settings:
         ticks_topic=f"t{run}-ticks",
         alerts_topic=f"t{run}-alerts",
         cases_topic=f"t{run}-cases",
+        commands_topic=f"t{run}-commands",
     )
 
 
@@ -38,6 +39,8 @@ async def describe(bootstrap: str, names: list[str]) -> dict[str, int]:
 async def test_every_topic_is_created_with_the_partition_count(kafka_bootstrap: str) -> None:
     settings = unique_settings(kafka_bootstrap)
     names = [spec.name for spec in topic_specs(settings)]
+    run = settings.events_topic.split("-")[0]
+    assert all(name.startswith(run) for name in names)  # no shared topic touched by a test
     assert sorted(await ensure_topics(settings)) == sorted(names)
     assert await describe(kafka_bootstrap, names) == dict.fromkeys(names, 4)
     assert await ensure_topics(settings) == []  # a second start creates nothing
