@@ -1,14 +1,14 @@
 """The faust-streaming worker: thin agents around the tracker, the timers and the read model.
 
 - ``track`` consumes ``approval-events``, ``redline-ticks`` and ``redline-commands``
-  (supervisors' ack / cancel; all co-partitioned) and hands each
-  message to the :class:`~streams.tracker.Tracker`. The tracker keeps every case's snapshot in
-  the ``cases`` table, whose changelog makes the state survive a crash. The agent then sends
-  what the tracker returns: dead letters, alert changes and case views.
+  (supervisors' ack / cancel; all co-partitioned) in batches, and hands each partition's share
+  to the :class:`~streams.tracker.Tracker`. The tracker keeps every case's snapshot in the
+  ``state`` table, whose changelog makes the state survive a crash. The agent then sends what
+  the tracker returns: dead letters, alert changes (``redline-alerts``) and case views
+  (``redline-cases``), and writes the same views and alerts, with the feed health, into the
+  Redis read model in one round trip. Writes are versioned, so redelivery never double counts.
 - ``fire`` runs every second. It turns due instants into ticks on the case's own partition, so
   only the agent that owns a case ever changes it.
-- ``project`` consumes ``redline-cases`` and ``redline-alerts`` into the Redis read model.
-  Writes are versioned, so redelivery never double counts.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from monitor.engine import Engine
 from monitor.process import tune_gc
 from monitor.settings import Settings
 from monitor.snapshot import next_change_of
-from streams.readmodel import ReadModel, project_records
+from streams.readmodel import ReadModel, queue_records
 from streams.timers import Timers
 from streams.tracker import Inbound, Outputs, Tracker
 
@@ -159,7 +159,6 @@ def create_app(settings: Settings) -> faust.App:
     dlq = raw_topic(settings.dlq_topic)
     alerts = raw_topic(settings.alerts_topic)
     cases = raw_topic(settings.cases_topic)
-    projections = raw_topic(settings.cases_topic, settings.alerts_topic)
     # case id -> partition + snapshot; its changelog is what survives a crash
     table = app.Table("state", partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
@@ -179,8 +178,13 @@ def create_app(settings: Settings) -> faust.App:
             await cases.send(key=key, value=value)
         for case_id, due in out.arm:
             timers.arm(partition, case_id, due)
-        if out.feed:
+        if out.feed or out.cases or out.alerts:
+            # the read model is written here, in the batch's one Redis round trip, rather than
+            # by consuming redline-cases and redline-alerts back: that cost a second pass
+            # through faust for every change (those topics stay, for rebuilds and consumers)
             async with read_model.batch() as batched:
+                records = [(True, v) for _, v in out.cases] + [(False, v) for _, v in out.alerts]
+                await queue_records(batched, records)
                 for record in out.feed:
                     await batched.record_event(
                         record.source or UNKNOWN_SOURCE,
@@ -217,12 +221,6 @@ def create_app(settings: Settings) -> faust.App:
     async def fire() -> None:
         for partition, case_id, due in timers.pop_due(int(time.time())):
             await ticks.send(key=case_id.encode(), value=str(due).encode(), partition=partition)
-
-    @app.agent(projections)
-    async def project(stream: Any) -> None:
-        async for events in stream.take_events(BATCH, within=BATCH_WAIT_S):
-            records = [(e.message.topic == settings.cases_topic, e.message.value) for e in events]
-            await project_records(read_model, records)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]  # faust types it too narrowly
     async def rearm(sender: Any, *_: Any, **__: Any) -> None:

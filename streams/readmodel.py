@@ -798,6 +798,13 @@ async def project_records(read_model: ReadModel, records: Sequence[tuple[bool, b
     """Write a batch of records of the cases and alerts topics in one round trip. Only the
     newest view of each case and the newest state of each alert is written: versioned writes
     make the older ones no-ops anyway."""
+    async with read_model.batch() as batched:
+        await queue_records(batched, records)
+
+
+async def queue_records(batched: ReadModel, records: Sequence[tuple[bool, bytes]]) -> None:
+    """:func:`project_records` into a batch the caller opened (``ReadModel.batch()``), to share
+    its round trip with other writes."""
     cases: dict[str, tuple[Version, dict[str, Any]]] = {}
     alerts: dict[str, tuple[Version, dict[str, Any]]] = {}
     for is_case, value in records:
@@ -806,11 +813,10 @@ async def project_records(read_model: ReadModel, records: Sequence[tuple[bool, b
         newest, key = (cases, record["case_id"]) if is_case else (alerts, record["id"])
         if key not in newest or newest[key][0] < version:
             newest[key] = (version, record)
-    async with read_model.batch() as batched:
-        for version, view in cases.values():
-            await batched.write_case(view, version)
-        for version, alert in alerts.values():
-            await batched.write_alerts([alert], version)
+    for version, view in cases.values():
+        await batched.write_case(view, version)
+    for version, alert in alerts.values():
+        await batched.write_alerts([alert], version)
 
 
 async def project_record(read_model: ReadModel, is_case: bool, value: bytes) -> None:
