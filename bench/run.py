@@ -67,11 +67,30 @@ def main() -> None:
     scale = float(os.environ.get("REDLINE_BENCH_SCALE", "1"))
     figures = engine_bench.run(scale)
     started = _services_up()
+    sections: list[tuple[str, list[engine_bench.Figure]]] = []
     try:
-        from bench import latency_bench, pipeline_bench
+        from bench import ingest_bench, latency_bench, pipeline_bench, scale_bench, wall_bench
 
-        pipeline = pipeline_bench.run(max(500, int(10_000 * scale)))
-        pipeline += latency_bench.run(max(500, int(10_000 * scale)))
+        sections.append(
+            (
+                "Pipeline (real Kafka and Redis on this machine, one worker)",
+                pipeline_bench.run(max(500, int(10_000 * scale)))
+                + latency_bench.run(max(500, int(10_000 * scale))),
+            )
+        )
+        scale_figures: list[engine_bench.Figure] = []
+        for cases in (100_000, 1_000_000):
+            scale_figures += scale_bench.run(max(1_000, int(cases * scale)))
+        sections.append(
+            ("Open cases at scale (state seeded into the worker's changelog)", scale_figures)
+        )
+        sections.append(
+            (
+                "HTTP API (one `redline api` process, one worker)",
+                ingest_bench.run(max(2_000, int(200_000 * scale)))
+                + wall_bench.run(max(50, int(400 * scale))),
+            )
+        )
     finally:
         for name in reversed(started):
             subprocess.run(["bash", str(SERVICES / f"{name}.sh"), "stop"], check=False)
@@ -96,18 +115,19 @@ def main() -> None:
             f"| {figure.name} | {figure.value:,.0f} {figure.unit} | {figure.target} "
             f"| {figure.note} |"
         )
-    lines += [
-        "",
-        "## Pipeline (real Kafka and Redis on this machine, one worker)",
-        "",
-        "| figure | value | target | workload |",
-        "|---|---:|---|---|",
-    ]
-    for figure in pipeline:
-        lines.append(
-            f"| {figure.name} | {figure.value:,.1f} {figure.unit} | {figure.target} "
-            f"| {figure.note} |"
-        )
+    for title, section in sections:
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| figure | value | target | workload |",
+            "|---|---:|---|---|",
+        ]
+        for figure in section:
+            lines.append(
+                f"| {figure.name} | {figure.value:,.2f} {figure.unit} | {figure.target} "
+                f"| {figure.note} |"
+            )
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text("utf-8").strip()]

@@ -150,13 +150,19 @@ class Engine:
             self.event_ids.setdefault(hash((fact[3], fact[2])), case.case_id)
 
     def forget(self, case_id: str | None = None) -> None:
-        """Stop holding a case, or every case (their snapshots stay wherever they are kept).
-        An event id is checked across the cases held: a reuse by a case no longer held is not
-        caught."""
+        """Stop holding a case, or every case (their snapshots stay wherever they are kept),
+        with their event ids. An event id is checked across the cases held: a reuse by a case
+        no longer held is not caught."""
         if case_id is None:
             self.cases.clear()
-        else:
-            self.cases.pop(case_id, None)
+            self.event_ids.clear()
+            return
+        case = self.cases.pop(case_id, None)
+        if case is not None:
+            for fact in case.facts:
+                key = hash((fact[3], fact[2]))
+                if self.event_ids.get(key) == case_id:
+                    del self.event_ids[key]
 
     def act(self, case_id: str, action: SupervisorAction) -> Alert | None:
         """A supervisor's acknowledgement or cancellation of an alert of ``case_id``."""

@@ -67,6 +67,9 @@ class Settings(BaseModel):
     data_dir: Path = Path(".run/worker")
     # how long a silent worker keeps its partitions before the group hands them to the others
     session_timeout_s: float = Field(10.0, ge=3, le=300)
+    # open cases a worker keeps parsed in memory (about 3 KB each); the others are read from
+    # the state store when an event or a timer needs them
+    cached_cases: int = Field(50_000, ge=100, le=10_000_000)
     store: Literal["rocksdb", "memory"] = "rocksdb" if _rocksdict_available() else "memory"
 
     # -- the HTTP API (`redline api`) ----------------------------------------------------------

@@ -163,7 +163,7 @@ def create_app(settings: Settings) -> faust.App:
     table = app.Table("state", partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
     store = TableStore(table)
-    tracker = Tracker(Engine(settings.config_files().load()), store)
+    tracker = Tracker(Engine(settings.config_files().load()), store, settings.cached_cases)
     timers = Timers()
     read_model = ReadModel(Redis.from_url(settings.redis_url), settings.read_model_prefix)
 
@@ -231,7 +231,7 @@ def create_app(settings: Settings) -> faust.App:
             if tp.topic == settings.events_topic
         }
         timers.revoke(timers.owned() - owned)
-        tracker.engine.forget()  # another worker may have changed them meanwhile: reload
+        tracker.forget_all()  # another worker may have changed them meanwhile: reload
         for partition, case_id, due in store.armed():
             if partition in owned:
                 timers.arm(partition, case_id, due)

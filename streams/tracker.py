@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -76,9 +77,16 @@ class Inbound(Enum):
 class Tracker:
     """Applies events and ticks to the cases of the partitions a worker owns."""
 
-    def __init__(self, engine: Engine, store: MutableMapping[str, bytes]) -> None:
+    def __init__(
+        self, engine: Engine, store: MutableMapping[str, bytes], cached_cases: int = 50_000
+    ) -> None:
         self.engine = engine
         self.store = store  # case id -> snapshot (monitor.snapshot)
+        # The cases held in memory, least recently used first. Beyond ``cached_cases`` the
+        # oldest are forgotten (their snapshots stay in the store and are loaded again when
+        # needed), so a worker's heap does not grow with every open case it has ever ticked.
+        self.cached_cases = cached_cases
+        self._recent: OrderedDict[str, None] = OrderedDict()
 
     def on_batch(
         self, messages: Iterable[tuple[Inbound, bytes | None, bytes]], arrived_at: int
@@ -182,6 +190,9 @@ class Tracker:
                     changes[alert.id] = alert
             self._publish(out, case, list(changes.values()))
         out.touched.clear()
+        recent = self._recent
+        while len(recent) > self.cached_cases:
+            self.engine.forget(recent.popitem(last=False)[0])
         return out
 
     def _case(self, case_id: str) -> Case | None:
@@ -191,7 +202,13 @@ class Tracker:
             if snapshot is not None:
                 case = load_case(snapshot, self.engine.rules)
                 self.engine.adopt(case)
+                self._recent[case_id] = None  # so that it is forgotten in its turn
         return case
+
+    def forget_all(self) -> None:
+        """Hold no case in memory (after a rebalance: another worker may have changed them)."""
+        self.engine.forget()
+        self._recent.clear()
 
     def _publish(self, out: Outputs, case: Case, changes: list[Alert]) -> None:
         self.store[case.case_id] = dump_case(case)
@@ -211,8 +228,12 @@ class Tracker:
             )
             out.alerts.append((alert.id.encode(), _json(record)))
         out.arm.append((case.case_id, case.next_change() if case.is_open else None))
-        if not case.is_open:
+        if case.is_open:
+            self._recent[case.case_id] = None
+            self._recent.move_to_end(case.case_id)
+        else:
             self.engine.forget(case.case_id)  # closed: kept in the store only
+            self._recent.pop(case.case_id, None)
 
     def _refuse(
         self, out: Outputs, key: bytes | None, value: bytes, errors: list[FieldError], at: int

@@ -250,3 +250,25 @@ def test_a_case_that_arrives_overdue_is_red_at_once_with_each_alert_at_its_insta
     assert tracker.engine.cases["C-1"].time == red_at  # not the arrival: a threshold's instant
     ((_, next_at),) = out.arm
     assert next_at is not None and next_at > red_at
+
+
+def test_memory_holds_at_most_the_cached_cases_and_forgotten_ones_come_back_from_the_store() -> (
+    None
+):
+    tracker = Tracker(Engine(CONFIG), {}, cached_cases=100)
+    for n in range(150):
+        value = event(
+            n,
+            "accepted",
+            "2026-09-28T10:00:00+08:00",
+            f"C-{n}",
+            center="GZ-TIANHE",
+            item_code="FOOD-LICENSE",
+        )
+        tracker.on_event(f"C-{n}".encode(), value, ARRIVED)
+    assert len(tracker.engine.cases) == 100 and "C-0" not in tracker.engine.cases
+    assert len(tracker.engine.event_ids) == 100  # the forgotten cases' ids went with them
+    # the oldest case, forgotten, is read back from the store when its deadline comes
+    out = tracker.on_tick("C-0", parse_instant("2026-12-31T00:00:00+08:00"))
+    assert json.loads(out.cases[0][1])["light"] == "red"
+    assert "C-0" in tracker.engine.cases and len(tracker.engine.cases) == 100
