@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 import time
@@ -148,6 +149,27 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=False,  # metrics come with their own endpoint (metrics issue)
     )
 
+    rebalance_ended = app.on_rebalance_end
+
+    def on_rebalance_end() -> None:
+        """faust's recovery seeks the stream partitions, then resumes their flow, which clears
+        its stream queues: a record fetched between the seek and the clear was dropped while
+        the fetch position was already past it (a canary produced as a worker started was
+        lost in 4 of 6 starts). So once the rebalance has ended, seek again: the records since
+        the committed offsets are read once more (at least once; the engine drops repeats)."""
+        rebalance_ended()
+        seek = asyncio.ensure_future(seek_again())
+        pending.add(seek)
+        seek.add_done_callback(pending.discard)
+
+    async def seek_again() -> None:
+        try:
+            await app.consumer.perform_seek()
+        except Exception as exc:  # a new rebalance took the partitions: it seeks itself
+            log.info("no seek after the rebalance: %r", exc)
+
+    pending: set[asyncio.Future[None]] = set()
+    app.on_rebalance_end = on_rebalance_end  # type: ignore[method-assign]
     # before the consumer exists (it is created lazily); faust types Consumer as a ClassVar
     app.transport.Consumer = _Consumer  # type: ignore[misc]
 
