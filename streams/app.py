@@ -223,15 +223,23 @@ def create_app(settings: Settings) -> faust.App:
         settings.commands_topic: Inbound.COMMAND,
     }
 
+    handled_upto: dict[int, int] = {}  # events partition -> the highest offset handled here
+
+    def inbound_of(message: Any) -> Inbound:
+        kind = topics[message.topic]
+        if kind is Inbound.EVENT:
+            if message.offset <= handled_upto.get(message.partition, -1):
+                return Inbound.EVENT_AGAIN
+            handled_upto[message.partition] = message.offset
+        return kind
+
     @app.agent(inbound)
     async def track(stream: Any) -> None:
         async for events in stream.take_events(BATCH, within=BATCH_WAIT_S):
             arrived_at = int(time.time())
             for partition, group in by_partition(events).items():
                 store.partition = partition
-                messages = [
-                    (topics[e.message.topic], e.message.key, e.message.value) for e in group
-                ]
+                messages = [(inbound_of(e.message), e.message.key, e.message.value) for e in group]
                 with writing_for(group[-1]):
                     out = tracker.on_batch(messages, arrived_at)
                 await send(out, partition)

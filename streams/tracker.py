@@ -70,6 +70,9 @@ class Inbound(Enum):
     """The topics the tracker reads, all keyed by case id and co-partitioned."""
 
     EVENT = "event"
+    # an events record this worker already handled, read again after a rebalance's seek:
+    # applied (the engine ignores it as a duplicate), not counted again in feed health
+    EVENT_AGAIN = "event again"
     TICK = "tick"
     COMMAND = "command"
 
@@ -100,8 +103,11 @@ class Tracker:
         fired now, each at its own instant, rather than one per timer tick."""
         out = Outputs()
         for inbound, key, value in messages:
-            if inbound is Inbound.EVENT:
+            if inbound is Inbound.EVENT or inbound is Inbound.EVENT_AGAIN:
+                feed = len(out.feed)
                 self._event(out, key, value, arrived_at)
+                if inbound is Inbound.EVENT_AGAIN:
+                    del out.feed[feed:]
             elif inbound is Inbound.TICK:
                 self._tick(out, key, value)
             else:
