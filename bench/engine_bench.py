@@ -37,6 +37,26 @@ class Figure:
     note: str = ""
 
 
+def quantile(values: list[float], p: float) -> float:
+    """The ``p`` quantile of ``values`` (nearest rank, from below), for p50 and p99."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+def percentiles(
+    name: str, values: list[float], unit: str, target: str, note: str, at: str = ""
+) -> list[Figure]:
+    """p50, p99 (against ``target``) and max of ``values``, named ``{name} p50{at}`` and so on;
+    one figure saying so when nothing was measured."""
+    if not values:
+        return [Figure(f"{name}{at}", float("nan"), unit, target, note + "; nothing measured")]
+    return [
+        Figure(f"{name} p50{at}", quantile(values, 0.50), unit, "—", note),
+        Figure(f"{name} p99{at}", quantile(values, 0.99), unit, target, note),
+        Figure(f"{name} max{at}", max(values), unit, "—", note),
+    ]
+
+
 def _config() -> Config:
     return ConfigFiles(CATALOG).load()
 

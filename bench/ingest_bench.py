@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.engine_bench import Figure
+from bench.engine_bench import Figure, percentiles, quantile
 from monitor.settings import Settings
 from monitor.timeutil import zone
 from streams.topics import ensure_topics
@@ -109,10 +109,6 @@ async def _latencies(
         return sorted(await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies[1:]))))
 
 
-def _pct(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, int(p * len(values)))]
-
-
 def run(
     events: int = 200_000,
     clients: int = 8,
@@ -166,14 +162,12 @@ def _measure(
             "≥ 20 000/s",
             f"{events:,} events, batches of {batch}, {clients} clients, one API process",
         ),
-        Figure("POST /v1/events latency p50", _pct(latencies, 0.50) * 1000, "ms", "—", steady),
-        Figure(
-            "POST /v1/events latency p99", _pct(latencies, 0.99) * 1000, "ms", "p99 ≤ 50 ms", steady
+        *percentiles(
+            "POST /v1/events latency", [t * 1000 for t in latencies], "ms", "p99 ≤ 50 ms", steady
         ),
-        Figure("POST /v1/events latency max", latencies[-1] * 1000, "ms", "—", steady),
         Figure(
             "POST /v1/events time in the API p99",
-            _pct(served, 0.99) if served else float("nan"),
+            quantile(served, 0.99) if served else float("nan"),
             "ms",
             "—",
             "the same requests, from the API's access log",

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.engine_bench import Figure
+from bench.engine_bench import Figure, percentiles
 from bench.pipeline_bench import _produce
 from monitor.settings import Settings
 from monitor.timeutil import parse_instant
@@ -23,7 +23,11 @@ from tests.stack import OPENING, WorkerProcess, event, from_the_start, isolated_
 SPREAD_S = 30
 
 
-async def _latencies(settings: Settings, expected: int, until: float) -> list[float]:
+async def overdue_latencies(
+    settings: Settings, expected: int, until: float, prefix: str = ""
+) -> dict[str, float]:
+    """Case id -> its deadline_overdue record's Kafka append time minus its deadline, for the
+    cases whose id starts with ``prefix``, until ``expected`` of them or ``until``."""
     latencies: dict[str, float] = {}
     async with from_the_start(settings, settings.alerts_topic) as consumer:
         while len(latencies) < expected and time.time() < until:
@@ -31,10 +35,14 @@ async def _latencies(settings: Settings, expected: int, until: float) -> list[fl
             for messages in batches.values():
                 for message in messages:
                     record = json.loads(message.value)
-                    if record["kind"] == "deadline_overdue" and record["status"] == "firing":
+                    if (
+                        record["kind"] == "deadline_overdue"
+                        and record["status"] == "firing"
+                        and record["case_id"].startswith(prefix)
+                    ):
                         deadline = parse_instant(record["fired_at"])
-                        latencies[record["id"]] = message.timestamp / 1000 - deadline
-    return sorted(latencies.values())
+                        latencies[record["case_id"]] = message.timestamp / 1000 - deadline
+    return latencies
 
 
 def run(
@@ -62,21 +70,13 @@ def run(
                 for n in range(cases)
             ]
             asyncio.run(_produce(settings, lines))
-            latencies = asyncio.run(_latencies(settings, cases, first + SPREAD_S + 300))
+            latencies = list(
+                asyncio.run(overdue_latencies(settings, cases, first + SPREAD_S + 300)).values()
+            )
         finally:
             worker.stop()
     note = f"{cases:,} open cases, deadlines over {SPREAD_S} s; {len(latencies):,} turned red"
-    if not latencies:
-        return [Figure("deadline-to-red latency", float("nan"), "s", "p99 ≤ 1 s", note)]
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
-
-    return [
-        Figure("deadline-to-red latency p50", pct(0.50), "s", "—", note),
-        Figure("deadline-to-red latency p99", pct(0.99), "s", "p99 ≤ 1 s", note),
-        Figure("deadline-to-red latency max", latencies[-1], "s", "—", note),
-    ]
+    return percentiles("deadline-to-red latency", latencies, "s", "p99 ≤ 1 s", note)
 
 
 if __name__ == "__main__":

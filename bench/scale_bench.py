@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import os
 import random
 import re
@@ -54,7 +53,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from redis.asyncio import Redis
 
-from bench.engine_bench import Figure
+from bench.engine_bench import Figure, percentiles
+from bench.latency_bench import overdue_latencies
 from monitor.alert import AlertKind
 from monitor.config import Config, Item
 from monitor.engine import Engine
@@ -62,11 +62,11 @@ from monitor.events import parse_event
 from monitor.limits import Unit
 from monitor.settings import Settings
 from monitor.snapshot import dump_case, next_change_of
-from monitor.timeutil import DAY, HOUR, parse_instant
+from monitor.timeutil import DAY, HOUR
 from streams.readmodel import ReadModel
 from streams.timers import Timers
 from streams.topics import ensure_topics
-from tests.stack import OPENING, WorkerProcess, event, from_the_start, isolated_settings, produce
+from tests.stack import OPENING, WorkerProcess, event, isolated_settings, produce
 
 PROBES = 2_000
 SPREAD_S = 30  # the probes' deadlines, like bench/latency_bench.py
@@ -361,25 +361,6 @@ async def start_worker(
     return start
 
 
-async def overdue_latencies(settings: Settings, probes: int, until: float) -> dict[str, float]:
-    """Probe case id -> its deadline_overdue append time minus its deadline."""
-    latencies: dict[str, float] = {}
-    async with from_the_start(settings, settings.alerts_topic) as consumer:
-        while len(latencies) < probes and time.time() < until:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
-            for messages in batches.values():
-                for message in messages:
-                    record = json.loads(message.value)
-                    if (
-                        record["kind"] == "deadline_overdue"
-                        and record["status"] == "firing"
-                        and record["case_id"].startswith("PROBE-")
-                    ):
-                        deadline = parse_instant(record["fired_at"])
-                        latencies[record["case_id"]] = message.timestamp / 1000 - deadline
-    return latencies
-
-
 async def delete_topics(settings: Settings) -> None:
     """Every topic of these settings' run (they share the app id's prefix), faust's too."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
@@ -460,7 +441,7 @@ async def _measure(
         scale.first = first
         armed_at = first.rearmed or first.ready
         until = scale.seeded.first_deadline + SPREAD_S + 120
-        latencies = await overdue_latencies(settings, PROBES, until)
+        latencies = await overdue_latencies(settings, PROBES, until, prefix="PROBE-")
         deadlines = {
             f"PROBE-{n:05d}": scale.seeded.first_deadline + n % SPREAD_S for n in range(PROBES)
         }
@@ -559,18 +540,7 @@ def figures(scale: Scale) -> list[Figure]:
         f"{seeded.probes:,} probes over {SPREAD_S} s among {n:,} open cases; "
         f"{len(latencies):,} turned red after arming, {scale.late_probes:,} were due before"
     )
-    if latencies:
-
-        def pct(p: float) -> float:
-            return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
-
-        out += [
-            Figure(f"deadline-to-red latency p50 {at}", pct(0.50), "s", "—", note),
-            Figure(f"deadline-to-red latency p99 {at}", pct(0.99), "s", "p99 ≤ 1 s", note),
-            Figure(f"deadline-to-red latency max {at}", latencies[-1], "s", "—", note),
-        ]
-    else:
-        out.append(Figure(f"deadline-to-red latency {at}", float("nan"), "s", "p99 ≤ 1 s", note))
+    out += percentiles("deadline-to-red latency", latencies, "s", "p99 ≤ 1 s", note, f" {at}")
     per_case = (first.rss_kib - empty.rss_kib) * 1024 / max(n, 1)
     out += [
         Figure(

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from bench.engine_bench import Figure
+from bench.engine_bench import Figure, percentiles
 from monitor.api.auth import Role, TokenStore
 from monitor.settings import Settings
 from monitor.timeutil import zone
@@ -194,39 +194,26 @@ def run(
             asyncio.run(_clean(settings))
     note = f"{events} new cases at {rate:g}/s, one per POST; one worker, one API"
     figures = [
-        *_percentiles("event-to-wall latency, SSE stream", found["stream"], note),
-        *_percentiles(
+        *percentiles("event-to-wall latency, SSE stream", found["stream"], "s", TARGET, note),
+        *percentiles(
             "event-to-wall latency, GET /v1/cases/{id}",
             found["cases"],
+            "s",
+            TARGET,
             note + f"; polled every {poll_s * 1000:g} ms",
         ),
-        *_percentiles(
+        *percentiles(
             "overdue-on-arrival to red on the stream",
             found["late"],
+            "s",
+            "—",
             f"{late} cases accepted 2 h ago with a 1 h promise, at {rate:g}/s",
-            target="—",
         ),
     ]
     lost = int(found["lost"][0])
     if lost:
         figures.append(Figure("cases never seen on the stream", lost, "cases", "0", note))
     return figures
-
-
-def _percentiles(
-    name: str, latencies: list[float], note: str, target: str = TARGET
-) -> list[Figure]:
-    if not latencies:
-        return [Figure(name, float("nan"), "s", target, note + "; nothing measured")]
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
-
-    return [
-        Figure(f"{name} p50", pct(0.50), "s", "—", note),
-        Figure(f"{name} p99", pct(0.99), "s", target, note),
-        Figure(f"{name} max", latencies[-1], "s", "—", note),
-    ]
 
 
 async def _viewer(redis_url: str, prefix: str) -> str:

@@ -200,13 +200,12 @@ def create_app(settings: Settings) -> faust.App:
             await cases.send(key=key, value=value)
         for case_id, due in out.arm:
             timers.arm(partition, case_id, due)
-        if out.feed or out.cases or out.alerts:
+        if out.feed or out.projections:
             # the read model is written here, in the batch's one Redis round trip, rather than
             # by consuming redline-cases and redline-alerts back: that cost a second pass
             # through faust for every change (those topics stay, for rebuilds and consumers)
             async with read_model.batch() as batched:
-                records = [(True, v) for _, v in out.cases] + [(False, v) for _, v in out.alerts]
-                await queue_records(batched, records)
+                await queue_records(batched, out.projections)
                 for record in out.feed:
                     await batched.record_event(
                         record.source or UNKNOWN_SOURCE,

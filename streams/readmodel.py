@@ -799,16 +799,16 @@ async def project_records(read_model: ReadModel, records: Sequence[tuple[bool, b
     newest view of each case and the newest state of each alert is written: versioned writes
     make the older ones no-ops anyway."""
     async with read_model.batch() as batched:
-        await queue_records(batched, records)
+        await queue_records(batched, [(is_case, json.loads(value)) for is_case, value in records])
 
 
-async def queue_records(batched: ReadModel, records: Sequence[tuple[bool, bytes]]) -> None:
-    """:func:`project_records` into a batch the caller opened (``ReadModel.batch()``), to share
-    its round trip with other writes."""
+async def queue_records(batched: ReadModel, records: Sequence[tuple[bool, View]]) -> None:
+    """:func:`project_records` of records already parsed (the worker's own, as it publishes
+    them), into a batch the caller opened (``ReadModel.batch()``) to share its round trip.
+    Each record's ``version`` is taken out of it."""
     cases: dict[str, tuple[Version, dict[str, Any]]] = {}
     alerts: dict[str, tuple[Version, dict[str, Any]]] = {}
-    for is_case, value in records:
-        record = json.loads(value)
+    for is_case, record in records:
         version = tuple(record.pop("version"))
         newest, key = (cases, record["case_id"]) if is_case else (alerts, record["id"])
         if key not in newest or newest[key][0] < version:
@@ -817,13 +817,3 @@ async def queue_records(batched: ReadModel, records: Sequence[tuple[bool, bytes]
         await batched.write_case(view, version)
     for version, alert in alerts.values():
         await batched.write_alerts([alert], version)
-
-
-async def project_record(read_model: ReadModel, is_case: bool, value: bytes) -> None:
-    """Write one record of the cases or alerts topic, as the worker publishes it."""
-    record = json.loads(value)
-    events, time = record.pop("version")
-    if is_case:
-        await read_model.write_case(record, (events, time))
-    else:
-        await read_model.write_alerts([record], (events, time))

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
 from monitor.settings import Settings
-from streams.readmodel import ReadModel, project_record
+from streams.readmodel import ReadModel, project_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +48,12 @@ async def rebuild_read_model(settings: Settings) -> Rebuilt:
         counts = {settings.cases_topic: 0, settings.alerts_topic: 0}
         while pending:
             batches = await consumer.getmany(*pending, timeout_ms=1000)
+            records = []
             for tp, messages in batches.items():
-                for message in messages:
-                    await project_record(
-                        read_model, tp.topic == settings.cases_topic, message.value
-                    )
-                    counts[tp.topic] += 1
+                is_case = tp.topic == settings.cases_topic
+                records += [(is_case, message.value) for message in messages]
+                counts[tp.topic] += len(messages)
+            await project_records(read_model, records)  # one round trip per fetched batch
             pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
         return Rebuilt(deleted, counts[settings.cases_topic], counts[settings.alerts_topic])
     finally:

@@ -59,6 +59,8 @@ class Outputs:
     dead: list[DeadLetter] = field(default_factory=list)
     alerts: list[tuple[bytes, bytes]] = field(default_factory=list)  # alert id, alert JSON
     cases: list[tuple[bytes, bytes]] = field(default_factory=list)  # case id, view JSON
+    # the same views and alert records, not serialised, for the read model (True: a case)
+    projections: list[tuple[bool, dict[str, Any]]] = field(default_factory=list)
     feed: list[FeedRecord] = field(default_factory=list)
     arm: list[tuple[str, int | None]] = field(default_factory=list)  # case id, next change
     # cases changed and not yet published, with their alert changes by id (the latest state
@@ -71,7 +73,8 @@ class Inbound(Enum):
 
     EVENT = "event"
     # an events record this worker already handled, read again after a rebalance's seek:
-    # applied (the engine ignores it as a duplicate), not counted again in feed health
+    # applied (the engine ignores it as a duplicate), but its per-record outputs (the feed
+    # health count, a dead letter) are not made a second time
     EVENT_AGAIN = "event again"
     TICK = "tick"
     COMMAND = "command"
@@ -103,11 +106,12 @@ class Tracker:
         fired now, each at its own instant, rather than one per timer tick."""
         out = Outputs()
         for inbound, key, value in messages:
-            if inbound is Inbound.EVENT or inbound is Inbound.EVENT_AGAIN:
-                feed = len(out.feed)
+            if inbound is Inbound.EVENT:
                 self._event(out, key, value, arrived_at)
-                if inbound is Inbound.EVENT_AGAIN:
-                    del out.feed[feed:]
+            elif inbound is Inbound.EVENT_AGAIN:
+                feed, dead = len(out.feed), len(out.dead)
+                self._event(out, key, value, arrived_at)
+                del out.feed[feed:], out.dead[dead:]
             elif inbound is Inbound.TICK:
                 self._tick(out, key, value)
             else:
@@ -223,6 +227,7 @@ class Tracker:
         view["timeline"] = case.timeline()
         view["clocks"] = case.clocks()
         out.cases.append((case.case_id.encode(), _json(view)))
+        out.projections.append((True, view))
         fmt = zone(case.terms.zone_name if case.terms else "Asia/Shanghai").format
         for alert in changes:
             record = alert_view(alert, lambda t: None if t is None else fmt(t))
@@ -233,6 +238,7 @@ class Tracker:
                 version=view["version"],  # the case's: a replayed older state cannot win
             )
             out.alerts.append((alert.id.encode(), _json(record)))
+            out.projections.append((False, record))
         out.arm.append((case.case_id, case.next_change() if case.is_open else None))
         if case.is_open:
             self._recent[case.case_id] = None

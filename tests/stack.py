@@ -25,41 +25,55 @@ REDLINE = str(Path(sys.executable).parent / "redline")
 T = TypeVar("T")
 
 
-def isolated_settings(kafka_bootstrap: str, redis_url: str, data_dir: Path) -> Settings:
-    """Topics, consumer group and read-model prefix of their own, 4 partitions."""
+def isolated_settings(
+    kafka_bootstrap: str, redis_url: str, data_dir: Path = Path(".run/worker")
+) -> Settings:
+    """Every topic, the consumer group and the read-model prefix of their own, 4 partitions.
+    Topic names come from every ``*_topic`` setting, so a topic added later is isolated too."""
     run = uuid.uuid4().hex[:8]
+    topics = {
+        name: f"w{run}-{name.removesuffix('_topic')}"
+        for name in Settings.model_fields
+        if name.endswith("_topic")
+    }
     return Settings(
         kafka_bootstrap=kafka_bootstrap,
         redis_url=redis_url,
         partitions=4,
         app_id=f"w{run}",
-        events_topic=f"w{run}-events",
-        dlq_topic=f"w{run}-dlq",
-        ticks_topic=f"w{run}-ticks",
-        alerts_topic=f"w{run}-alerts",
-        cases_topic=f"w{run}-cases",
-        commands_topic=f"w{run}-commands",
         read_model_prefix=f"test:{run}:",
         data_dir=data_dir,
+        **topics,
     )
 
 
-class WorkerProcess:
-    """One `redline worker` with its own data directory (its local state store)."""
+class RedlineProcess:
+    """One `redline` subprocess whose settings are ``REDLINE_*`` variables, its output in a log
+    file; stopped with SIGTERM (or killed with SIGKILL) and waited for."""
 
-    def __init__(self, settings: Settings, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self,
+        args: list[str],
+        settings: Settings,
+        log_path: Path,
+        env: dict[str, str | None] | None = None,
+    ) -> None:
         values = settings.model_dump(exclude={"calendars", "centres", "policy", "catalog"})
-        values["data_dir"] = data_dir
-        env = {**os.environ, **{f"REDLINE_{k.upper()}": str(v) for k, v in values.items()}}
-        self.log_path = data_dir / "worker.log"
-        self._log = self.log_path.open("ab")
+        variables = {**os.environ, **{f"REDLINE_{k.upper()}": str(v) for k, v in values.items()}}
+        for name, value in (env or {}).items():
+            if value is None:
+                variables.pop(name, None)
+            else:
+                variables[name] = value
+        self.log_path = log_path
+        self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [REDLINE, "worker", "--loglevel", os.environ.get("REDLINE_TEST_LOGLEVEL", "warn")],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            [REDLINE, *args], env=variables, stdout=self._log, stderr=subprocess.STDOUT
         )
+
+    def log(self) -> str:
+        """Everything the process printed so far."""
+        return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
         """A clean stop (SIGTERM), waited for."""
@@ -78,6 +92,19 @@ class WorkerProcess:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+class WorkerProcess(RedlineProcess):
+    """One `redline worker` with its own data directory (its local state store)."""
+
+    def __init__(self, settings: Settings, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        loglevel = os.environ.get("REDLINE_TEST_LOGLEVEL", "warn")
+        super().__init__(
+            ["worker", "--loglevel", loglevel],
+            settings.model_copy(update={"data_dir": data_dir}),
+            data_dir / "worker.log",
+        )
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 60) -> T:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import signal
 import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +12,7 @@ from pathlib import Path
 import httpx
 
 from monitor.settings import Settings
-
-REDLINE = str(Path(sys.executable).parent / "redline")
+from tests.stack import RedlineProcess
 
 
 @dataclass(frozen=True)
@@ -64,8 +59,9 @@ def api_settings(settings: Settings, **changes: object) -> Settings:
     return settings.model_copy(update=values)
 
 
-class ApiProcess:
-    """One `redline api` on a free loopback port, with the dev tokens it is given."""
+class ApiProcess(RedlineProcess):
+    """One `redline api` on a free loopback port, with the dev tokens it is given (None: unset,
+    so that `redline api` generates one and prints it)."""
 
     def __init__(
         self,
@@ -79,24 +75,18 @@ class ApiProcess:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        values = settings.model_dump(exclude={"calendars", "centres", "policy", "catalog"})
-        values.update(api_host="127.0.0.1", api_port=self.port)
-        env = {**os.environ, **{f"REDLINE_{k.upper()}": str(v) for k, v in values.items()}}
-        for name, token in (
-            ("REDLINE_INGEST_TOKEN", ingest_token),
-            ("REDLINE_SUPERVISOR_TOKEN", supervisor_token),
-        ):
-            if token is None:
-                env.pop(name, None)  # unset: `redline api` generates one and prints it
-            else:
-                env[name] = token
-        env.update(extra_env or {})
-        self.log_path = log_dir / f"api-{self.port}.log"
-        self._log = self.log_path.open("ab")
-        args = [REDLINE, "api", "--log-level", "info"]
-        if not access_log:
-            args.append("--no-access-log")
-        self.process = subprocess.Popen(args, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        env: dict[str, str | None] = {
+            "REDLINE_INGEST_TOKEN": ingest_token,
+            "REDLINE_SUPERVISOR_TOKEN": supervisor_token,
+            **(extra_env or {}),
+        }
+        args = ["api", "--log-level", "info"] + ([] if access_log else ["--no-access-log"])
+        super().__init__(
+            args,
+            settings.model_copy(update={"api_host": "127.0.0.1", "api_port": self.port}),
+            log_dir / f"api-{self.port}.log",
+            env,
+        )
 
     async def wait_until(
         self, status: int = 200, path: str = "/readyz", timeout: float = 60
@@ -114,18 +104,3 @@ class ApiProcess:
                     pass  # not listening yet
                 await asyncio.sleep(0.1)
         raise AssertionError(f"{path} did not answer {status} in time:\n{self.log()[-3000:]}")
-
-    def log(self) -> str:
-        """Everything the process printed so far."""
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """SIGTERM, waited for (uvicorn shuts down gracefully)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()

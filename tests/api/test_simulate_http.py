@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from conftest import ApiStack
 from redis.asyncio import Redis
-from stack import eventually
+from stack import REDLINE, eventually
 
 from streams.readmodel import ReadModel
 
 pytestmark = pytest.mark.integration
-REDLINE = str(Path(sys.executable).parent / "redline")
 
 
 def simulate(api_stack: ApiStack, *options: str, token: str | None = None) -> tuple[int, str, str]:

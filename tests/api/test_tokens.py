@@ -11,9 +11,10 @@ import subprocess
 
 import httpx
 import pytest
-from apistack import REDLINE, ApiProcess, ApiStack
+from apistack import ApiProcess, ApiStack
 from events import OPENING, event, now
 from redis.asyncio import Redis
+from stack import REDLINE
 
 pytestmark = pytest.mark.integration
 

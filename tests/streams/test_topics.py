@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from stack import isolated_settings
 
 from monitor.settings import Settings
 from streams.topics import TopicLayoutError, ensure_topics, topic_specs
@@ -14,16 +13,8 @@ pytestmark = pytest.mark.integration
 
 
 def unique_settings(kafka_bootstrap: str, partitions: int = 4) -> Settings:
-    run = uuid.uuid4().hex[:8]
-    return Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        partitions=partitions,
-        events_topic=f"t{run}-events",
-        dlq_topic=f"t{run}-dlq",
-        ticks_topic=f"t{run}-ticks",
-        alerts_topic=f"t{run}-alerts",
-        cases_topic=f"t{run}-cases",
-        commands_topic=f"t{run}-commands",
+    return isolated_settings(kafka_bootstrap, "redis://unused").model_copy(
+        update={"partitions": partitions}
     )
 
 

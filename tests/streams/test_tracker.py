@@ -274,9 +274,13 @@ def test_memory_holds_at_most_the_cached_cases_and_forgotten_ones_come_back_from
     assert "C-0" in tracker.engine.cases and len(tracker.engine.cases) == 100
 
 
-def test_an_event_read_again_after_a_rebalance_is_not_counted_again(tracker: Tracker) -> None:
+def test_an_event_read_again_after_a_rebalance_is_not_counted_or_dead_lettered_again(
+    tracker: Tracker,
+) -> None:
     tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
     out = tracker.on_batch([(Inbound.EVENT_AGAIN, b"C-1", ACCEPTED)], ARRIVED + 5)
     assert not out.feed and not out.cases and not out.dead
+    broken = tracker.on_batch([(Inbound.EVENT_AGAIN, b"C-1", b"{broken")], ARRIVED + 5)
+    assert not broken.dead and not broken.feed  # its dead letter was sent the first time
     again = tracker.on_batch([(Inbound.EVENT, b"C-1", ACCEPTED)], ARRIVED + 5)  # a resend
     assert [f.outcome for f in again.feed] == ["duplicate"]
