@@ -73,8 +73,8 @@ def main() -> None:
 
         sections.append(
             (
-                "Pipeline (real Kafka and Redis on this machine, one worker)",
-                pipeline_bench.run(max(500, int(10_000 * scale)))
+                "Pipeline (real Kafka and Redis on this machine)",
+                pipeline_bench.run(max(2_000, int(20_000 * scale)))
                 + latency_bench.run(max(500, int(10_000 * scale))),
             )
         )

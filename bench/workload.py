@@ -73,6 +73,17 @@ def feed(cases: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     yield from merged
 
 
-def feed_bytes(cases: int, seed: int = 7) -> list[bytes]:
-    """The same feed as JSON bytes, the form events arrive in."""
-    return [json.dumps(event, ensure_ascii=False).encode() for event in feed(cases, seed)]
+def feed_bytes(cases: int, seed: int = 7, live_until: int | None = None) -> list[bytes]:
+    """The same feed as JSON bytes, the form events arrive in.
+
+    As generated, the feed is a backlog: its histories start in 2026, so by the time a worker
+    reads them most deadlines have passed (every case fires its thresholds on arrival, and its
+    later events arrive behind its clock and replay it). With ``live_until`` (an instant) the
+    same events, in the same order, occur one second apart up to that instant, as a live feed
+    reported as it happens would: the window systems' steady state."""
+    events = list(feed(cases, seed))
+    if live_until is not None:
+        first = live_until - len(events) + 1
+        for index, event in enumerate(events):
+            event["occurred_at"] = SHANGHAI.format(first + index)
+    return [json.dumps(event, ensure_ascii=False).encode() for event in events]

@@ -148,6 +148,7 @@ class Case:
 
     __slots__ = (
         "_changes",
+        "_described",
         "_next",
         "accepted_at",
         "actions",
@@ -190,6 +191,8 @@ class Case:
         self.time = 0
         self.alerts: dict[str, Alert] = {}
         self._changes: dict[str, Alert] = {}
+        # each event's (type, data) for the timeline, by its bytes: parsed once per case held
+        self._described: dict[bytes, tuple[str, Any]] = {}
         self._reset()
 
     # -- state ------------------------------------------------------------------------------
@@ -797,16 +800,19 @@ class Case:
     def timeline(self) -> list[dict[str, Any]]:
         """The case's events in event-time order, for the API (SPEC §6: "plus its timeline")."""
         fmt = _formatter(self.terms)
+        described = self._described
         entries = []
         for at, _, event_id, source, blob in self.facts:
-            event = json.loads(blob)
+            if (known := described.get(blob)) is None:
+                event = json.loads(blob)
+                known = described[blob] = (event["type"], event.get("data"))
+            kind, data = known
             entry: dict[str, Any] = {
                 "at": fmt(at),
-                "type": event["type"],
+                "type": kind,
                 "event_id": event_id,
                 "source": source,
             }
-            data = event.get("data")
             if data:
                 entry["data"] = data
             entries.append(entry)

@@ -348,10 +348,13 @@ return 1
 """
 )
 
-# KEYS: none (derived from the source). ARGV: prefix, source, outcome, arrived_at, occurred_at
-# or '', lag bucket or '', refusal reason or '', unknown centre or ''.
-_RECORD_EVENT = """
-local prefix, source, outcome, arrived = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+# KEYS: none (derived from the source). ARGV: prefix, source, then a FeedTally's fields: the
+# counts accepted, duplicate, refused; the latest arrival; the latest occurred_at or ''; the
+# lag of the latest accepted arrival (its arrival or '', then the lag); lag max, sum, count;
+# clock-ahead count; the latest refusal (its arrival or '', its reason); the number of lag
+# buckets, then (bucket, count) pairs; then (unknown centre, count) pairs to the end.
+_RECORD_EVENTS = """
+local prefix, source = ARGV[1], ARGV[2]
 local key = prefix .. 'source:' .. source
 local function raise(name, value)
   local current = tonumber(redis.call('HGET', key, name))
@@ -364,29 +367,108 @@ local function latest(at_field, at, pairs_to_set)
   end
 end
 redis.call('SADD', prefix .. 'sources', source)
-redis.call('HINCRBY', key, outcome, 1)
-raise('last_arrival_at', arrived)
-if ARGV[5] ~= '' then
-  local occurred = tonumber(ARGV[5])
-  raise('last_event_at', occurred)
-  if ARGV[6] ~= '' then
-    local lag = arrived - occurred
-    latest('lag_at', arrived, {'lag_last_s', lag})
-    raise('lag_max_s', lag)
-    redis.call('HINCRBY', key, 'lag_sum_s', lag)
-    redis.call('HINCRBY', key, 'lag_count', 1)
-    redis.call('HINCRBY', key, 'lag_le:' .. ARGV[6], 1)
-    if lag < 0 then redis.call('HINCRBY', key, 'clock_ahead', 1) end
-  end
+for i, outcome in ipairs({'accepted', 'duplicate', 'refused'}) do
+  if ARGV[2 + i] ~= '0' then redis.call('HINCRBY', key, outcome, ARGV[2 + i]) end
 end
-if outcome == 'refused' then
-  latest('last_refusal_at', arrived, {'last_refusal_reason', ARGV[7]})
-end
+raise('last_arrival_at', tonumber(ARGV[6]))
+if ARGV[7] ~= '' then raise('last_event_at', tonumber(ARGV[7])) end
 if ARGV[8] ~= '' then
-  redis.call('HINCRBY', key .. ':unknown_centers', ARGV[8], 1)
+  latest('lag_at', tonumber(ARGV[8]), {'lag_last_s', ARGV[9]})
+  raise('lag_max_s', tonumber(ARGV[10]))
+  redis.call('HINCRBY', key, 'lag_sum_s', ARGV[11])
+  redis.call('HINCRBY', key, 'lag_count', ARGV[12])
+  if ARGV[13] ~= '0' then redis.call('HINCRBY', key, 'clock_ahead', ARGV[13]) end
+end
+if ARGV[14] ~= '' then
+  latest('last_refusal_at', tonumber(ARGV[14]), {'last_refusal_reason', ARGV[15]})
+end
+local buckets_end = 17 + 2 * tonumber(ARGV[16])
+for i = 17, buckets_end - 1, 2 do
+  redis.call('HINCRBY', key, 'lag_le:' .. ARGV[i], ARGV[i + 1])
+end
+for i = buckets_end, #ARGV, 2 do
+  redis.call('HINCRBY', key .. ':unknown_centers', ARGV[i], ARGV[i + 1])
 end
 return 1
 """
+
+
+@dataclass(slots=True)
+class FeedTally:
+    """Events of one source offered in one batch, summed for its feed health: one script
+    call per source and batch instead of one per event, with the same result as recording
+    the events one by one in their order."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    arrived: int | None = None  # the latest arrival
+    occurred: int | None = None  # the latest occurred_at seen
+    lag_at: int | None = None  # the latest arrival of an accepted event that has a lag…
+    lag_last: int = 0  # …and its lag (the last of them in order, on equal arrivals)
+    lag_max: int | None = None
+    lag_sum: int = 0
+    lag_count: int = 0
+    clock_ahead: int = 0
+    buckets: dict[str, int] = field(default_factory=dict)
+    refusal_at: int | None = None
+    refusal_reason: str = ""
+    unknown_centers: dict[str, int] = field(default_factory=dict)
+
+    def add(
+        self,
+        occurred_at: int | None,
+        arrived_at: int,
+        outcome: str,
+        reason: str | None = None,
+        unknown_center: str | None = None,
+    ) -> None:
+        """Count one event (``occurred_at`` None when a refused event had none)."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        self.counts[outcome] += 1
+        if self.arrived is None or arrived_at > self.arrived:
+            self.arrived = arrived_at
+        if occurred_at is not None:
+            if self.occurred is None or occurred_at > self.occurred:
+                self.occurred = occurred_at
+            # lag only of accepted events: a duplicate resent hours later says nothing of it
+            if outcome == "accepted":
+                lag = arrived_at - occurred_at
+                if self.lag_at is None or arrived_at >= self.lag_at:
+                    self.lag_at, self.lag_last = arrived_at, lag
+                if self.lag_max is None or lag > self.lag_max:
+                    self.lag_max = lag
+                self.lag_sum += lag
+                self.lag_count += 1
+                self.clock_ahead += lag < 0
+                bucket = lag_bucket(lag)
+                self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
+        if outcome == "refused" and (self.refusal_at is None or arrived_at >= self.refusal_at):
+            self.refusal_at, self.refusal_reason = arrived_at, reason or ""
+        if unknown_center:
+            self.unknown_centers[unknown_center] = self.unknown_centers.get(unknown_center, 0) + 1
+
+    def args(self) -> list[str | int]:
+        """The script's arguments after the prefix and the source."""
+        if self.arrived is None:
+            raise ValueError("an empty tally has nothing to record")
+        args: list[str | int] = [
+            *(self.counts[outcome] for outcome in OUTCOMES),
+            self.arrived,
+            "" if self.occurred is None else self.occurred,
+            "" if self.lag_at is None else self.lag_at,
+            self.lag_last,
+            0 if self.lag_max is None else self.lag_max,
+            self.lag_sum,
+            self.lag_count,
+            self.clock_ahead,
+            "" if self.refusal_at is None else self.refusal_at,
+            self.refusal_reason,
+            len(self.buckets),
+        ]
+        for pairs in (self.buckets, self.unknown_centers):
+            for name, count in pairs.items():
+                args += [name, count]
+        return args
 
 
 # -- the read model ----------------------------------------------------------------------------
@@ -407,7 +489,7 @@ class ReadModel:
         self.recent_alerts = recent_alerts
         self._write_case = redis.register_script(_WRITE_CASE)
         self._write_alerts = redis.register_script(_WRITE_ALERTS)
-        self._record_event = redis.register_script(_RECORD_EVENT)
+        self._record_events = redis.register_script(_RECORD_EVENTS)
         self._client: Pipeline | None = None  # set on the copies batch() hands out
 
     @asynccontextmanager
@@ -426,9 +508,10 @@ class ReadModel:
 
     # -- writers --------------------------------------------------------------------------
 
-    async def write_case(self, view: View, version: Version) -> bool:
+    async def write_case(self, view: View, version: Version, body: bytes | None = None) -> bool:
         """Store a case view and move it in the indexes and aggregates; False (and nothing
-        changes) when the stored version is the same or newer."""
+        changes) when the stored version is the same or newer. ``body`` is ``view`` as JSON,
+        when the caller already has it."""
         events, time = version
         written = await self._write_case(
             client=self._client,
@@ -437,7 +520,7 @@ class ReadModel:
                 self.prefix,
                 events,
                 time,
-                _dumps(view),
+                _dumps(view) if body is None else body,
                 footprint(view).to_json(),
                 str(view["case_id"]),
                 str(view.get("light") or ""),
@@ -478,26 +561,14 @@ class ReadModel:
     ) -> None:
         """Count one event offered by ``source`` in its feed health (at least once: a retried
         delivery counts again). ``occurred_at`` is None when a refused event had none."""
-        if outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-        # lag only of accepted events: a duplicate resent hours later says nothing of the feed
-        bucket = ""
-        if outcome == "accepted" and occurred_at is not None:
-            bucket = lag_bucket(arrived_at - occurred_at)
-        await self._record_event(
-            client=self._client,
-            keys=[],
-            args=[
-                self.prefix,
-                source,
-                outcome,
-                arrived_at,
-                "" if occurred_at is None else occurred_at,
-                bucket,
-                reason or "",
-                unknown_center or "",
-            ],
-        )
+        tally = FeedTally()
+        tally.add(occurred_at, arrived_at, outcome, reason, unknown_center)
+        await self.record_events(source, tally)
+
+    async def record_events(self, source: str, tally: FeedTally) -> None:
+        """Count the events of ``source`` summed in ``tally`` (see :meth:`record_event`)."""
+        args = [self.prefix, source, *tally.args()]
+        await self._record_events(client=self._client, keys=[], args=args)
 
     async def flush(self) -> int:
         """Delete every key under the prefix (before a rebuild); the number deleted."""
@@ -794,26 +865,42 @@ def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
+@dataclass(slots=True)
+class Projection:
+    """A case view or an alert record to write, with the version of its case."""
+
+    is_case: bool
+    record: View  # without its version
+    version: Version
+    body: bytes | None = None  # a case view already serialised by its writer
+
+
+def projection_of(is_case: bool, value: bytes) -> Projection:
+    """A record of the cases or alerts topic (its version inside) as a projection."""
+    record = json.loads(value)
+    version = tuple(record.pop("version"))
+    return Projection(is_case, record, (version[0], version[1]))
+
+
 async def project_records(read_model: ReadModel, records: Sequence[tuple[bool, bytes]]) -> None:
-    """Write a batch of records of the cases and alerts topics in one round trip. Only the
-    newest view of each case and the newest state of each alert is written: versioned writes
-    make the older ones no-ops anyway."""
+    """Write a batch of records of the cases and alerts topics in one round trip."""
     async with read_model.batch() as batched:
-        await queue_records(batched, [(is_case, json.loads(value)) for is_case, value in records])
+        await queue_records(batched, [projection_of(*record) for record in records])
 
 
-async def queue_records(batched: ReadModel, records: Sequence[tuple[bool, View]]) -> None:
-    """:func:`project_records` of records already parsed (the worker's own, as it publishes
-    them), into a batch the caller opened (``ReadModel.batch()``) to share its round trip.
-    Each record's ``version`` is taken out of it."""
-    cases: dict[str, tuple[Version, dict[str, Any]]] = {}
-    alerts: dict[str, tuple[Version, dict[str, Any]]] = {}
-    for is_case, record in records:
-        version = tuple(record.pop("version"))
-        newest, key = (cases, record["case_id"]) if is_case else (alerts, record["id"])
-        if key not in newest or newest[key][0] < version:
-            newest[key] = (version, record)
-    for version, view in cases.values():
-        await batched.write_case(view, version)
-    for version, alert in alerts.values():
-        await batched.write_alerts([alert], version)
+async def queue_records(batched: ReadModel, projections: Sequence[Projection]) -> None:
+    """Queue projections into a batch the caller opened (``ReadModel.batch()``) to share its
+    round trip. Only the newest view of each case and the newest state of each alert is
+    written: versioned writes would make the older ones no-ops anyway."""
+    cases: dict[str, Projection] = {}
+    alerts: dict[str, Projection] = {}
+    for projection in projections:
+        record = projection.record
+        newest, key = (cases, record["case_id"]) if projection.is_case else (alerts, record["id"])
+        known = newest.get(key)
+        if known is None or known.version < projection.version:
+            newest[key] = projection
+    for case in cases.values():
+        await batched.write_case(case.record, case.version, case.body)
+    for alert in alerts.values():
+        await batched.write_alerts([alert.record], alert.version)

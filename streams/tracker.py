@@ -22,6 +22,7 @@ from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
 from monitor.snapshot import dump_case, load_case
 from monitor.timeutil import zone
 from streams.commands import CommandRefused, SupervisorCommand
+from streams.readmodel import Projection
 
 log = logging.getLogger(__name__)
 REASON_HEADER = "redline-refused"  # the reasons of a dead letter, as JSON
@@ -59,8 +60,8 @@ class Outputs:
     dead: list[DeadLetter] = field(default_factory=list)
     alerts: list[tuple[bytes, bytes]] = field(default_factory=list)  # alert id, alert JSON
     cases: list[tuple[bytes, bytes]] = field(default_factory=list)  # case id, view JSON
-    # the same views and alert records, not serialised, for the read model (True: a case)
-    projections: list[tuple[bool, dict[str, Any]]] = field(default_factory=list)
+    # the same views and alert records for the read model, each with its case's version
+    projections: list[Projection] = field(default_factory=list)
     feed: list[FeedRecord] = field(default_factory=list)
     arm: list[tuple[str, int | None]] = field(default_factory=list)  # case id, next change
     # cases changed and not yet published, with their alert changes by id (the latest state
@@ -223,22 +224,23 @@ class Tracker:
     def _publish(self, out: Outputs, case: Case, changes: list[Alert]) -> None:
         self.store[case.case_id] = dump_case(case)
         view = case.view(case.time)  # as of the case's own time: never runs its clock ahead
-        view["version"] = [len(case.facts) + len(case.actions), case.time]
         view["timeline"] = case.timeline()
         view["clocks"] = case.clocks()
-        out.cases.append((case.case_id.encode(), _json(view)))
-        out.projections.append((True, view))
+        version = (len(case.facts) + len(case.actions), case.time)
+        # serialised once: the read model stores the view as is, and the record published
+        # carries the version too (the case's: a replayed older state cannot win)
+        body = _json(view)
+        tail = b',"version":[%d,%d]}' % version
+        out.cases.append((case.case_id.encode(), body[:-1] + tail))
+        out.projections.append(Projection(True, view, version, body))
         fmt = zone(case.terms.zone_name if case.terms else "Asia/Shanghai").format
         for alert in changes:
             record = alert_view(alert, lambda t: None if t is None else fmt(t))
             record.update(
-                case_id=case.case_id,
-                center=view["center"],
-                department=view["department"],
-                version=view["version"],  # the case's: a replayed older state cannot win
+                case_id=case.case_id, center=view["center"], department=view["department"]
             )
-            out.alerts.append((alert.id.encode(), _json(record)))
-            out.projections.append((False, record))
+            out.alerts.append((alert.id.encode(), _json(record)[:-1] + tail))
+            out.projections.append(Projection(False, record, version))
         out.arm.append((case.case_id, case.next_change() if case.is_open else None))
         if case.is_open:
             self._recent[case.case_id] = None

@@ -7,6 +7,7 @@ prefix and flushes it at the end.
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections import Counter
@@ -26,7 +27,9 @@ from monitor.engine import Engine
 from monitor.events import parse_event
 from monitor.timeutil import DAY, HOUR, parse_instant, zone
 from streams.readmodel import (
+    OUTCOMES,
     CursorError,
+    FeedTally,
     ReadModel,
     Version,
     View,
@@ -587,6 +590,58 @@ async def test_feed_health_counts_outcomes_lag_refusals_and_unknown_centres(
     assert ls.lag_buckets["3600"] == 0 and ls.lag_buckets["21600"] == 2
     with pytest.raises(ValueError):
         await model.record_event("gz-window", t, t, "lost")
+
+
+offers = st.lists(
+    st.tuples(
+        st.sampled_from(["gz-window", "ls-window"]),
+        # occurred_at (None: a refused event without one), arrived_at: out of order, often equal
+        st.one_of(st.none(), st.integers(0, 6), st.integers(0, 90_000)),
+        st.one_of(st.integers(0, 3), st.integers(0, 90_000)),
+        st.sampled_from(OUTCOMES),
+        st.sampled_from(["type: unknown", "occurred_at: missing"]),
+        st.sampled_from([None, None, "XX-NEW", "YY-NEW"]),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@integration
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(plan=offers, cuts=st.sets(st.integers(1, 29)))
+async def test_feed_health_tallied_per_batch_equals_recorded_one_by_one(
+    redis: Redis, plan: list[tuple[Any, ...]], cuts: set[int]
+) -> None:
+    """The worker sums a batch's events per source (FeedTally): batches of any size must give
+    the feed health that recording each event in its order gives."""
+    one_by_one = ReadModel(redis, prefix=unique_prefix())
+    tallied = ReadModel(redis, prefix=unique_prefix())
+    t = at("2026-09-28 10:00")
+    try:
+        for source, occurred, arrived, outcome, reason, unknown in plan:
+            occurred_at = None if occurred is None else t + occurred
+            await one_by_one.record_event(
+                source, occurred_at, t + arrived, outcome, reason, unknown
+            )
+        bounds = [0, *sorted(cut for cut in cuts if cut < len(plan)), len(plan)]
+        for start, end in itertools.pairwise(bounds):
+            tallies: dict[str, FeedTally] = {}
+            for source, occurred, arrived, outcome, reason, unknown in plan[start:end]:
+                occurred_at = None if occurred is None else t + occurred
+                tally = tallies.setdefault(source, FeedTally())
+                tally.add(occurred_at, t + arrived, outcome, reason, unknown)
+            async with tallied.batch() as batched:
+                for source, tally in tallies.items():
+                    await batched.record_events(source, tally)
+        assert await tallied.sources() == await one_by_one.sources()
+    finally:
+        await one_by_one.flush()
+        await tallied.flush()
 
 
 # -- ranking -----------------------------------------------------------------------------------
