@@ -14,6 +14,7 @@ import struct
 from fractions import Fraction
 from typing import Any
 
+from monitor import jsontext
 from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
 from monitor.case import Case, Command, Rules, SupervisorAction
 from monitor.config import Item
@@ -44,7 +45,7 @@ def dump_case(case: Case) -> bytes:
     }
     due = case.next_change()
     prefix = _NEXT.pack(NO_CHANGE if due is None else due)
-    return prefix + json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return prefix + jsontext.dumps(body)
 
 
 def next_change_of(snapshot: bytes) -> int | None:

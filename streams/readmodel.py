@@ -32,6 +32,7 @@ from typing import Any, Final
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from monitor import jsontext
 from monitor.alert import AlertKind, AlertStatus
 from monitor.case import Light
 from monitor.limits import LimitError, Unit, parse_limit
@@ -73,7 +74,7 @@ class Footprint:
         if amount:  # a zero would leave a field that a rebuild does not write
             self.counts[(key, hash_field)] = self.counts.get((key, hash_field), 0) + amount
 
-    def to_json(self) -> str:
+    def to_json(self) -> bytes:
         counts = [[key, name, n] for (key, name), n in self.counts.items()]
         return _dumps({"z": [list(member) for member in self.members], "c": counts})
 
@@ -538,7 +539,7 @@ class ReadModel:
             return
         if version is not None and len({alert["case_id"] for alert in alerts}) > 1:
             raise ValueError("a version belongs to one case: write each case's alerts apart")
-        args: list[str | int] = [self.prefix, self.recent_alerts]
+        args: list[str | bytes | int] = [self.prefix, self.recent_alerts]
         for alert in alerts:
             record: dict[str, Any] = {
                 "kind": alert["kind"],
@@ -852,8 +853,8 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def _dumps(value: object) -> bytes:
+    return jsontext.dumps(value)
 
 
 def _loads(raw: bytes | str) -> Any:

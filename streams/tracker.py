@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from monitor import jsontext
 from monitor.alert import Alert
 from monitor.case import Case, Outcome, alert_view
 from monitor.engine import Engine
@@ -268,7 +269,7 @@ class Tracker:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return jsontext.dumps(value)
 
 
 def _peek(value: bytes) -> tuple[str | None, int | None]:
