@@ -34,7 +34,7 @@ from bench.workload import feed_bytes
 from monitor.settings import Settings
 from streams.readmodel import ReadModel
 from streams.topics import ensure_topics
-from tests.stack import WorkerProcess, from_the_start, isolated_settings
+from tests.stack import RUNS, WorkerProcess, delete_topics, from_the_start, isolated_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -195,6 +195,7 @@ def run(
             noop = [_faust_noop(settings, len(lines), tmp, n) for n in (1, 2)]
             one = _pipeline(settings, len(lines), tmp, 1)
             two = _pipeline(_own_outputs(settings, bootstrap, redis_url, tmp), len(lines), tmp, 2)
+            asyncio.run(delete_topics(bootstrap, RUNS))
         figures += [
             Figure(
                 f"pipeline events/s, {feed} feed, one worker",

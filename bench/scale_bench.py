@@ -66,7 +66,14 @@ from monitor.timeutil import DAY, HOUR
 from streams.readmodel import ReadModel
 from streams.timers import Timers
 from streams.topics import ensure_topics
-from tests.stack import OPENING, WorkerProcess, event, isolated_settings, produce
+from tests.stack import (
+    OPENING,
+    WorkerProcess,
+    delete_topics,
+    event,
+    isolated_settings,
+    produce,
+)
 
 PROBES = 2_000
 SPREAD_S = 30  # the probes' deadlines, like bench/latency_bench.py
@@ -361,18 +368,6 @@ async def start_worker(
     return start
 
 
-async def delete_topics(settings: Settings) -> None:
-    """Every topic of these settings' run (they share the app id's prefix), faust's too."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        names = [name for name in await admin.list_topics() if name.startswith(settings.app_id)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
-
-
 def timers_bytes(seeded: Seeded) -> float:
     """Python heap per armed case of a worker's Timers holding the seeded cases (tracemalloc),
     with the same key strings and instants a worker's rearm creates."""
@@ -467,7 +462,7 @@ async def _measure(
             current.stop()
         for each in (baseline, settings):
             await ReadModel(redis, each.read_model_prefix).flush()
-            await delete_topics(each)
+            await delete_topics(each.kafka_bootstrap, [each.app_id])
         await redis.aclose()
     scale.timers_bytes = timers_bytes(scale.seeded)
 

@@ -7,6 +7,7 @@ that a developer started by hand (`make services-start`) stays up.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.stack import RUNS, delete_topics
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts" / "services"
 SERVICES = ("kafka", "redis", "prometheus")
@@ -61,11 +64,15 @@ def services() -> Iterator[Endpoints]:
                     f"could not start {name}:\n{result.stdout}{result.stderr}", pytrace=False
                 )
             started.append(name)
-        yield Endpoints(
+        endpoints = Endpoints(
             kafka_bootstrap=f"127.0.0.1:{_port('kafka', 9092)}",
             redis_url=f"redis://127.0.0.1:{_port('redis', 6379)}/0",
             prometheus_url=f"http://127.0.0.1:{_port('prometheus', 9090)}",
         )
+        yield endpoints
+        # the session's own topics: on a broker that keeps its data, thousands of partitions
+        # left behind made new topics slow to appear in metadata, and tests time out
+        asyncio.run(delete_topics(endpoints.kafka_bootstrap, RUNS))
     finally:
         for name in reversed(started):
             _service(name, "stop")

@@ -10,12 +10,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from monitor.settings import Settings
 from monitor.timeutil import zone
@@ -23,6 +24,9 @@ from monitor.timeutil import zone
 SHANGHAI = zone("Asia/Shanghai")
 REDLINE = str(Path(sys.executable).parent / "redline")
 T = TypeVar("T")
+# the app ids isolated_settings handed out in this process: their topics are deleted at the end
+# of a test session (tests/conftest.py), so a developer's broker does not pile up partitions
+RUNS: set[str] = set()
 
 
 def isolated_settings(
@@ -31,6 +35,7 @@ def isolated_settings(
     """Every topic, the consumer group and the read-model prefix of their own, 4 partitions.
     Topic names come from every ``*_topic`` setting, so a topic added later is isolated too."""
     run = uuid.uuid4().hex[:8]
+    RUNS.add(f"w{run}")
     topics = {
         name: f"w{run}-{name.removesuffix('_topic')}"
         for name in Settings.model_fields
@@ -45,6 +50,23 @@ def isolated_settings(
         data_dir=data_dir,
         **topics,
     )
+
+
+async def delete_topics(kafka_bootstrap: str, app_ids: Iterable[str]) -> int:
+    """Delete every topic of these runs (named after their app ids, faust's own too); the
+    number deleted."""
+    prefixes = tuple(app_ids)
+    if not prefixes:
+        return 0
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        names = [name for name in await admin.list_topics() if name.startswith(prefixes)]
+        if names:
+            await admin.delete_topics(names)
+        return len(names)
+    finally:
+        await admin.close()
 
 
 class RedlineProcess:

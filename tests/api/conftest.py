@@ -14,11 +14,11 @@ import httpx
 import pytest
 from apistack import ApiProcess, ApiStack, api_settings, dev_secret
 from redis.asyncio import Redis
-from stack import WorkerProcess, isolated_settings
 
 from monitor.api.auth import Role, TokenStore
 from streams.readmodel import ReadModel
 from streams.topics import ensure_topics
+from tests.stack import WorkerProcess, isolated_settings
 
 __all__ = ["ApiStack"]  # the fixture's type, for the test modules
 

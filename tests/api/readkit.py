@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 from apistack import ApiStack
-from stack import eventually
+
+from tests.stack import eventually
 
 Json = dict[str, Any]
 

@@ -13,10 +13,10 @@ from apistack import ApiProcess, ApiStack, api_settings, free_port
 from events import event, now
 from readkit import Json, case_when, get_json, post_events
 from redis.asyncio import Redis
-from stack import eventually
 
 from monitor.api.auth import Principal, Role, TokenStore
 from monitor.timeutil import parse_instant
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 

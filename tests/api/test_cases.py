@@ -13,10 +13,10 @@ from apistack import ApiStack
 from events import event, now
 from readkit import Json, all_pages, case_when, get_json, post_events
 from redis.asyncio import Redis
-from stack import eventually
 
 from monitor.api.auth import Role, TokenStore
 from monitor.timeutil import parse_instant
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ import pytest
 from apistack import ApiProcess, ApiStack, free_port
 from events import OPENING, SPEC_ACCEPTED, event, now
 from prometheus_client.parser import text_string_to_metric_families
-from stack import eventually
 
 from monitor.alert import AlertKind
 from streams.readmodel import OPEN_LIGHTS, ReadModel
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -14,11 +14,11 @@ import pytest
 from apistack import ApiProcess, ApiStack, free_port
 from events import OPENING, SPEC_ACCEPTED, event, now, produced
 from redis.asyncio import Redis
-from stack import eventually
 
 from monitor.events import parse_event
 from monitor.timeutil import format_utc, parse_instant
 from streams.readmodel import ReadModel
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -17,10 +17,10 @@ import pytest
 from apistack import ApiStack
 from events import OPENING, event, now, produced
 from redis.asyncio import Redis
-from stack import eventually
 
 from monitor.api.auth import Principal, Role, TokenStore
 from streams.readmodel import ReadModel
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 

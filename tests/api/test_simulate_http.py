@@ -9,9 +9,9 @@ import subprocess
 import pytest
 from conftest import ApiStack
 from redis.asyncio import Redis
-from stack import REDLINE, eventually
 
 from streams.readmodel import ReadModel
+from tests.stack import REDLINE, eventually
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from apistack import ApiStack
 from events import event, now
 from readkit import case_when, post_events
 from redis.asyncio import Redis
-from stack import eventually
 
 from monitor.api.auth import Role, TokenStore
 from monitor.api.stream import HEARTBEAT_S
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 

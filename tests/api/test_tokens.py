@@ -14,7 +14,8 @@ import pytest
 from apistack import ApiProcess, ApiStack
 from events import OPENING, event, now
 from redis.asyncio import Redis
-from stack import REDLINE
+
+from tests.stack import REDLINE
 
 pytestmark = pytest.mark.integration
 

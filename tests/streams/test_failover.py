@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
-from stack import (
+
+from monitor.settings import Settings
+from streams.readmodel import ReadModel
+from streams.topics import ensure_topics
+from tests.stack import (
     OPENING,
     SHANGHAI,
     WorkerProcess,
@@ -21,10 +25,6 @@ from stack import (
     isolated_settings,
     produce,
 )
-
-from monitor.settings import Settings
-from streams.readmodel import ReadModel
-from streams.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 CASES = 24

@@ -9,10 +9,18 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from stack import OPENING, SHANGHAI, WorkerProcess, event, eventually, isolated_settings, produce
 
 from streams.readmodel import ReadModel
 from streams.topics import ensure_topics
+from tests.stack import (
+    OPENING,
+    SHANGHAI,
+    WorkerProcess,
+    event,
+    eventually,
+    isolated_settings,
+    produce,
+)
 
 pytestmark = pytest.mark.integration
 

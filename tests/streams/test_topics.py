@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from stack import isolated_settings
 
 from monitor.settings import Settings
 from streams.topics import TopicLayoutError, ensure_topics, topic_specs
+from tests.stack import isolated_settings
 
 pytestmark = pytest.mark.integration
 

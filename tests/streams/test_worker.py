@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
-from stack import (
+
+from monitor.settings import Settings
+from streams.readmodel import ReadModel
+from streams.rebuild import rebuild_read_model
+from streams.topics import ensure_topics
+from streams.tracker import REASON_HEADER
+from tests.stack import (
     OPENING,
     SHANGHAI,
     WorkerProcess,
@@ -20,12 +26,6 @@ from stack import (
     isolated_settings,
     produce,
 )
-
-from monitor.settings import Settings
-from streams.readmodel import ReadModel
-from streams.rebuild import rebuild_read_model
-from streams.topics import ensure_topics
-from streams.tracker import REASON_HEADER
 
 pytestmark = pytest.mark.integration
 
