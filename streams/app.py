@@ -35,11 +35,10 @@ from monitor.process import tune_gc
 from monitor.settings import Settings
 from monitor.snapshot import next_change_of
 from streams.readmodel import FeedTally, ReadModel, queue_records
-from streams.timers import Timers
+from streams.timers import Timers, until_next_tick
 from streams.tracker import Inbound, Outputs, Tracker
 
 log = logging.getLogger(__name__)
-TICK_S = 1.0
 # Messages are handled in batches: each case changed in a batch is stored, published and
 # projected once, and Redis gets one round trip per batch. A batch ends when it is full or
 # after BATCH_WAIT_S without it filling, which bounds the latency a batch adds.
@@ -308,13 +307,13 @@ def create_app(settings: Settings) -> faust.App:
                     outputs.append((partition, tracker.on_batch(messages, arrived_at)))
             await send(outputs)
 
-    # Once a second. A quarter of a second cut the deadline-to-red p99 from 1.5 s to 0.45 s
-    # (BENCHMARKS.md), but coincided with partitions left unconsumed after a rebalance of two
-    # workers starting together; until that is understood, the interval stays at 1 s.
-    @app.timer(interval=TICK_S)  # type: ignore[untyped-decorator]
+    @app.task  # type: ignore[untyped-decorator]
     async def fire() -> None:
-        for partition, case_id, due in timers.pop_due(int(time.time())):
-            await ticks.send(key=case_id.encode(), value=str(due).encode(), partition=partition)
+        """Once a second, just after the second turns: the cases due are sent a tick each."""
+        while True:
+            await asyncio.sleep(until_next_tick(time.time()))
+            for partition, case_id, due in timers.pop_due(int(time.time())):
+                await ticks.send(key=case_id.encode(), value=str(due).encode(), partition=partition)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]  # faust types it too narrowly
     async def rearm(sender: Any, *_: Any, **__: Any) -> None:

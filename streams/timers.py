@@ -11,6 +11,17 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 
+# How long after each whole second the timer runs: deadlines are whole seconds, so running just
+# after one turns every case due at it into a tick at once.
+TICK_LAG_S = 0.005
+
+
+def until_next_tick(now: float) -> float:
+    """Seconds from ``now`` (epoch seconds) to the next run of the timer: ``TICK_LAG_S`` after
+    the next whole second. A timer that merely ran once a second from the worker's start ran at
+    a random phase, and every deadline turned red that phase late (0.95 s in one benchmark)."""
+    return 1.0 - now % 1.0 + TICK_LAG_S
+
 
 class PartitionTimers:
     """The armed cases of one partition."""
