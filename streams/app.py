@@ -4,11 +4,12 @@
   (supervisors' ack / cancel; all co-partitioned) in batches, and hands each partition's share
   to the :class:`~streams.tracker.Tracker`. The tracker keeps every case's snapshot in the
   ``state`` table, whose changelog makes the state survive a crash. The agent then sends what
-  the tracker returns: dead letters, alert changes (``redline-alerts``) and case views
-  (``redline-cases``), and writes the same views and alerts, with the feed health, into the
-  Redis read model in one round trip. Writes are versioned, so redelivery never double counts.
-- ``fire`` runs every second. It turns due instants into ticks on the case's own partition, so
-  only the agent that owns a case ever changes it.
+  the batch produced, as whole Kafka batches on the events' partition: the table's changelog
+  records, dead letters, alert changes (``redline-alerts``) and case views (``redline-cases``),
+  and writes the same views and alerts, with the feed health, into the Redis read model in one
+  round trip. Writes are versioned, so redelivery never double counts.
+- ``fire`` runs just after each whole second. It turns due instants into ticks on the case's
+  own partition, so only the agent that owns a case ever changes it.
 """
 
 from __future__ import annotations
