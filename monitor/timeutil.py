@@ -50,8 +50,8 @@ class Zone:
         self.name = name
         self._info = ZoneInfo(name)
         self._fixed = _fixed_offset(self._info)
-        # the offset as RFC 3339 writes it ("+08:00"), for format's fast path
-        self._suffix = None if self._fixed is None else _format_fixed(0, self._fixed)[19:]
+        # the fixed offset as RFC 3339 writes it ("+08:00"), for format's fast path
+        self._suffix = "" if self._fixed is None else _format_fixed(0, self._fixed)[19:]
 
     def to_local(self, instant: int) -> int:
         """Local wall-clock seconds (as if the zone were UTC) of an instant."""
@@ -82,7 +82,7 @@ class Zone:
         if self._fixed is not None:
             if instant >= 0:  # time.strftime: the same text in about a third of the time
                 local = time.gmtime(instant + self._fixed)
-                return time.strftime("%Y-%m-%dT%H:%M:%S", local) + self._suffix  # type: ignore[operator]
+                return time.strftime("%Y-%m-%dT%H:%M:%S", local) + self._suffix
             return _format_fixed(instant, self._fixed)
         return datetime.fromtimestamp(instant, self._info).isoformat()
 

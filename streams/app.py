@@ -35,7 +35,7 @@ from monitor.engine import Engine
 from monitor.process import tune_gc
 from monitor.settings import Settings
 from monitor.snapshot import next_change_of
-from streams.readmodel import FeedTally, ReadModel, queue_records
+from streams.readmodel import ReadModel, queue_records
 from streams.timers import Timers, until_next_tick
 from streams.tracker import Inbound, Outputs, Tracker
 
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 BATCH = 1_000
 BATCH_WAIT_S = 0.05
 PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default message.max.bytes (1 MiB)
-UNKNOWN_SOURCE = "(unknown)"  # feed health of refused events whose JSON names no source
 _PARTITION = struct.Struct(">i")  # table values: the case's partition, then its snapshot
 
 
@@ -225,25 +224,13 @@ def create_app(settings: Settings) -> faust.App:
             (partition, await publish(changelog, partition, list(changes.items())))
             for partition, changes in store.take_changes().items()
         ]
-        tallies: dict[str, FeedTally] = {}
-        for _, out in outputs:
-            for record in out.feed:
-                tally = tallies.setdefault(record.source or UNKNOWN_SOURCE, FeedTally())
-                tally.add(
-                    record.occurred_at,
-                    record.arrived_at,
-                    record.outcome,
-                    record.reason,
-                    record.unknown_center,
-                )
         # the read model is written here rather than by consuming redline-cases and
         # redline-alerts back: that cost a second pass through faust for every change (those
         # topics stay, for rebuilds and consumers)
         async with read_model.batch() as batched:
             for _, out in outputs:
                 await queue_records(batched, out.projections)
-            for source, tally in tallies.items():  # one script call per source
-                await batched.record_events(source, tally)
+            await batched.record_events(record for _, out in outputs for record in out.feed)
         await asyncio.gather(*(future for future, _ in delivered))
         data: Any = table.data  # the store: RocksDB or memory
         for partition, batches in persisted:

@@ -23,7 +23,7 @@ import binascii
 import copy
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -76,7 +76,7 @@ class Footprint:
 
     def to_json(self) -> bytes:
         counts = [[key, name, n] for (key, name), n in self.counts.items()]
-        return _dumps({"z": [list(member) for member in self.members], "c": counts})
+        return jsontext.dumps({"z": [list(member) for member in self.members], "c": counts})
 
 
 def footprint(view: View) -> Footprint:
@@ -394,11 +394,26 @@ return 1
 """
 
 
+UNKNOWN_SOURCE: Final = "(unknown)"  # the feed health of refused events that name no source
+
+
+@dataclass(slots=True)
+class FeedRecord:
+    """One event's arrival, for its source's feed health."""
+
+    source: str | None  # None: a refused event that names none (counted as UNKNOWN_SOURCE)
+    occurred_at: int | None  # None when a refused event had none
+    arrived_at: int
+    outcome: str  # accepted | duplicate | refused
+    reason: str | None = None
+    unknown_center: str | None = None
+
+
 @dataclass(slots=True)
 class FeedTally:
-    """Events of one source offered in one batch, summed for its feed health: one script
-    call per source and batch instead of one per event, with the same result as recording
-    the events one by one in their order."""
+    """Events of one source, summed for its feed health: one script call per source instead
+    of one per event, with the same result as recording the events one by one in their
+    order."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     arrived: int | None = None  # the latest arrival
@@ -414,15 +429,9 @@ class FeedTally:
     refusal_reason: str = ""
     unknown_centers: dict[str, int] = field(default_factory=dict)
 
-    def add(
-        self,
-        occurred_at: int | None,
-        arrived_at: int,
-        outcome: str,
-        reason: str | None = None,
-        unknown_center: str | None = None,
-    ) -> None:
-        """Count one event (``occurred_at`` None when a refused event had none)."""
+    def add(self, record: FeedRecord) -> None:
+        """Count one event."""
+        occurred_at, arrived_at, outcome = record.occurred_at, record.arrived_at, record.outcome
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
         self.counts[outcome] += 1
@@ -444,9 +453,9 @@ class FeedTally:
                 bucket = lag_bucket(lag)
                 self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
         if outcome == "refused" and (self.refusal_at is None or arrived_at >= self.refusal_at):
-            self.refusal_at, self.refusal_reason = arrived_at, reason or ""
-        if unknown_center:
-            self.unknown_centers[unknown_center] = self.unknown_centers.get(unknown_center, 0) + 1
+            self.refusal_at, self.refusal_reason = arrived_at, record.reason or ""
+        if center := record.unknown_center:
+            self.unknown_centers[center] = self.unknown_centers.get(center, 0) + 1
 
     def args(self) -> list[str | int]:
         """The script's arguments after the prefix and the source."""
@@ -521,7 +530,7 @@ class ReadModel:
                 self.prefix,
                 events,
                 time,
-                _dumps(view) if body is None else body,
+                jsontext.dumps(view) if body is None else body,
                 footprint(view).to_json(),
                 str(view["case_id"]),
                 str(view.get("light") or ""),
@@ -548,28 +557,18 @@ class ReadModel:
             }
             if version is not None:
                 record["v"] = list(version)
-            args += [str(alert["id"]), _dumps(record), parse_instant(alert["fired_at"])]
+            args += [str(alert["id"]), jsontext.dumps(record), parse_instant(alert["fired_at"])]
         await self._write_alerts(keys=[], args=args, client=self._client)
 
-    async def record_event(
-        self,
-        source: str,
-        occurred_at: int | None,
-        arrived_at: int,
-        outcome: str,
-        reason: str | None = None,
-        unknown_center: str | None = None,
-    ) -> None:
-        """Count one event offered by ``source`` in its feed health (at least once: a retried
-        delivery counts again). ``occurred_at`` is None when a refused event had none."""
-        tally = FeedTally()
-        tally.add(occurred_at, arrived_at, outcome, reason, unknown_center)
-        await self.record_events(source, tally)
-
-    async def record_events(self, source: str, tally: FeedTally) -> None:
-        """Count the events of ``source`` summed in ``tally`` (see :meth:`record_event`)."""
-        args = [self.prefix, source, *tally.args()]
-        await self._record_events(client=self._client, keys=[], args=args)
+    async def record_events(self, records: Iterable[FeedRecord]) -> None:
+        """Count events in their sources' feed health (at least once: a retried delivery
+        counts again), summed per source: one script call per source."""
+        tallies: dict[str, FeedTally] = {}
+        for record in records:
+            tallies.setdefault(record.source or UNKNOWN_SOURCE, FeedTally()).add(record)
+        for source, tally in tallies.items():
+            args = [self.prefix, source, *tally.args()]
+            await self._record_events(client=self._client, keys=[], args=args)
 
     async def flush(self) -> int:
         """Delete every key under the prefix (before a rebuild); the number deleted."""
@@ -853,10 +852,6 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _dumps(value: object) -> bytes:
-    return jsontext.dumps(value)
-
-
 def _loads(raw: bytes | str) -> Any:
     return json.loads(raw)
 
@@ -873,14 +868,21 @@ class Projection:
     is_case: bool
     record: View  # without its version
     version: Version
-    body: bytes | None = None  # a case view already serialised by its writer
+    body: bytes | None = None  # the record as JSON, when its writer has it
+
+    def published(self) -> tuple[bytes, bytes]:
+        """The record as the cases or alerts topic holds it: its id, and its JSON with the
+        version appended (what :func:`projection_of` reads back)."""
+        body = jsontext.dumps(self.record) if self.body is None else self.body
+        key = self.record["case_id"] if self.is_case else self.record["id"]
+        return str(key).encode(), body[:-1] + b',"version":[%d,%d]}' % self.version
 
 
 def projection_of(is_case: bool, value: bytes) -> Projection:
     """A record of the cases or alerts topic (its version inside) as a projection."""
     record = json.loads(value)
-    version = tuple(record.pop("version"))
-    return Projection(is_case, record, (version[0], version[1]))
+    events, time = record.pop("version")
+    return Projection(is_case, record, (events, time))
 
 
 async def project_records(read_model: ReadModel, records: Sequence[tuple[bool, bytes]]) -> None:

@@ -13,7 +13,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 from monitor import jsontext
 from monitor.alert import Alert
@@ -23,7 +22,7 @@ from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
 from monitor.snapshot import dump_case, load_case
 from monitor.timeutil import zone
 from streams.commands import CommandRefused, SupervisorCommand
-from streams.readmodel import Projection
+from streams.readmodel import FeedRecord, Projection
 
 log = logging.getLogger(__name__)
 REASON_HEADER = "redline-refused"  # the reasons of a dead letter, as JSON
@@ -43,31 +42,28 @@ class DeadLetter:
 
 
 @dataclass(slots=True)
-class FeedRecord:
-    """One event's arrival, for its source's feed health."""
-
-    source: str | None
-    occurred_at: int | None
-    arrived_at: int
-    outcome: str  # accepted | duplicate | refused
-    reason: str | None = None
-    unknown_center: str | None = None
-
-
-@dataclass(slots=True)
 class Outputs:
     """What handling one message, or a batch of them, produced."""
 
     dead: list[DeadLetter] = field(default_factory=list)
-    alerts: list[tuple[bytes, bytes]] = field(default_factory=list)  # alert id, alert JSON
-    cases: list[tuple[bytes, bytes]] = field(default_factory=list)  # case id, view JSON
-    # the same views and alert records for the read model, each with its case's version
+    # case views and alert changes, each with its case's version: written to the read model
+    # and published (``cases``, ``alerts``)
     projections: list[Projection] = field(default_factory=list)
     feed: list[FeedRecord] = field(default_factory=list)
     arm: list[tuple[str, int | None]] = field(default_factory=list)  # case id, next change
     # cases changed and not yet published, with their alert changes by id (the latest state
     # of an alert is what gets published: it carries both its firing and its resolution)
     touched: dict[str, tuple[Case, dict[str, Alert]]] = field(default_factory=dict)
+
+    @property
+    def cases(self) -> list[tuple[bytes, bytes]]:
+        """The records for ``redline-cases``: (case id, view JSON with its version)."""
+        return [p.published() for p in self.projections if p.is_case]
+
+    @property
+    def alerts(self) -> list[tuple[bytes, bytes]]:
+        """The records for ``redline-alerts``: (alert id, alert JSON with its version)."""
+        return [p.published() for p in self.projections if not p.is_case]
 
 
 class Inbound(Enum):
@@ -227,21 +223,17 @@ class Tracker:
         view = case.view(case.time)  # as of the case's own time: never runs its clock ahead
         view["timeline"] = case.timeline()
         view["clocks"] = case.clocks()
+        # the case's version goes with the view and its alerts: a replayed older state cannot
+        # win; each is serialised once, for the read model and for Kafka alike
         version = (len(case.facts) + len(case.actions), case.time)
-        # serialised once: the read model stores the view as is, and the record published
-        # carries the version too (the case's: a replayed older state cannot win)
-        body = _json(view)
-        tail = b',"version":[%d,%d]}' % version
-        out.cases.append((case.case_id.encode(), body[:-1] + tail))
-        out.projections.append(Projection(True, view, version, body))
+        out.projections.append(Projection(True, view, version, jsontext.dumps(view)))
         fmt = zone(case.terms.zone_name if case.terms else "Asia/Shanghai").format
         for alert in changes:
             record = alert_view(alert, lambda t: None if t is None else fmt(t))
             record.update(
                 case_id=case.case_id, center=view["center"], department=view["department"]
             )
-            out.alerts.append((alert.id.encode(), _json(record)[:-1] + tail))
-            out.projections.append(Projection(False, record, version))
+            out.projections.append(Projection(False, record, version, jsontext.dumps(record)))
         out.arm.append((case.case_id, case.next_change() if case.is_open else None))
         if case.is_open:
             self._recent[case.case_id] = None
@@ -254,9 +246,8 @@ class Tracker:
         self, out: Outputs, key: bytes | None, value: bytes, errors: list[FieldError], at: int
     ) -> None:
         out.dead.append(DeadLetter(key, value, errors))
-        source, occurred_at = _peek(value)
         reason = "; ".join(map(str, errors))
-        out.feed.append(FeedRecord(source, occurred_at, at, "refused", reason))
+        out.feed.append(FeedRecord(_source_of(value), None, at, "refused", reason))
 
     def _feed(self, event: AnyEvent, arrived_at: int, outcome: str) -> FeedRecord:
         center = event.center
@@ -268,15 +259,11 @@ class Tracker:
         )
 
 
-def _json(value: Any) -> bytes:
-    return jsontext.dumps(value)
-
-
-def _peek(value: bytes) -> tuple[str | None, int | None]:
+def _source_of(value: bytes) -> str | None:
     """The source of a refused event, if its JSON says, for its feed health."""
     try:
         raw = json.loads(value)
     except (ValueError, UnicodeDecodeError):
-        return None, None
+        return None
     source = raw.get("source") if isinstance(raw, dict) else None
-    return (source if isinstance(source, str) else None), None
+    return source if isinstance(source, str) else None

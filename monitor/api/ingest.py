@@ -46,12 +46,11 @@ from monitor.api.deps import KafkaDep, ReadModelDep, RedisDep, SettingsDep, kafk
 from monitor.api.kafka import KafkaUnavailable
 from monitor.events import AnyEvent, Event, EventRefused, FieldError, parse_event
 from monitor.settings import Settings
-from streams.readmodel import ReadModel
+from streams.readmodel import FeedRecord, ReadModel
 
 log = logging.getLogger("redline.api")
 router = APIRouter(tags=["ingestion"])
 
-UNKNOWN_SOURCE: Final = "(unknown)"  # the worker counts nameless refusals under it too
 JSON_TYPES: Final = ("application/json",)
 
 
@@ -403,20 +402,24 @@ async def _count_in_feed_health(
 ) -> None:
     """Refusals and duplicates in the feed health of the source that sent them (the worker
     counts the accepted events when it applies them)."""
+    records = [
+        FeedRecord(
+            _feed_source(offer, principal),
+            offer.event.occurred_at if offer.event is not None else None,
+            arrived_at,
+            offer.status,
+            "; ".join(map(str, offer.errors)) or None,
+        )
+        for offer in offers
+        if offer.status != "accepted"
+    ]
     try:
-        for offer in offers:
-            if offer.status == "accepted":
-                continue
-            occurred_at = offer.event.occurred_at if offer.event is not None else None
-            reason = "; ".join(map(str, offer.errors)) or None
-            await read_model.record_event(
-                _feed_source(offer, principal), occurred_at, arrived_at, offer.status, reason
-            )
+        await read_model.record_events(records)  # one script call per source
     except RedisError as exc:
         log.warning("feed health not updated: %s", type(exc).__name__)
 
 
-def _feed_source(offer: Offer, principal: Principal) -> str:
+def _feed_source(offer: Offer, principal: Principal) -> str | None:
     """Whose feed a refusal counts in: the token's source (a spoofed source must not blame
     another integrator), else what the event says, if it is a usable code."""
     if principal.source is not None:
@@ -426,7 +429,7 @@ def _feed_source(offer: Offer, principal: Principal) -> str:
     raw = offer.raw.get("source") if isinstance(offer.raw, dict) else None
     if isinstance(raw, str) and 1 <= len(raw) <= 64 and raw.isprintable() and _encodable(raw):
         return raw
-    return UNKNOWN_SOURCE
+    return None  # counted under UNKNOWN_SOURCE, as the worker counts such refusals
 
 
 def _encodable(text: str) -> bool:

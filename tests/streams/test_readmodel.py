@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
@@ -29,7 +29,7 @@ from monitor.timeutil import DAY, HOUR, parse_instant, zone
 from streams.readmodel import (
     OUTCOMES,
     CursorError,
-    FeedTally,
+    FeedRecord,
     ReadModel,
     Version,
     View,
@@ -566,15 +566,19 @@ async def test_feed_health_counts_outcomes_lag_refusals_and_unknown_centres(
     model: ReadModel,
 ) -> None:
     t = at("2026-09-28 10:00")
-    await model.record_event("gz-window", t, t + 2, "accepted")
-    await model.record_event("gz-window", t + 10, t + 70, "accepted", unknown_center="XX-NEW")
-    await model.record_event("gz-window", t + 5, t + 75, "duplicate")
-    await model.record_event("gz-window", t + 20, t + 18, "accepted")  # window clock ahead
-    await model.record_event("gz-window", t, t + 30, "accepted")  # arrived before the last one
-    await model.record_event("gz-window", None, t + 80, "refused", reason="occurred_at: missing")
-    await model.record_event("gz-window", t, t + 60, "refused", reason="type: must be one of")
-    await model.record_event("ls-window", t, t + 4000, "accepted", unknown_center="XX-NEW")
-    await model.record_event("ls-window", t, t + 4000, "accepted", unknown_center="XX-NEW")
+    records = [
+        FeedRecord("gz-window", t, t + 2, "accepted"),
+        FeedRecord("gz-window", t + 10, t + 70, "accepted", unknown_center="XX-NEW"),
+        FeedRecord("gz-window", t + 5, t + 75, "duplicate"),
+        FeedRecord("gz-window", t + 20, t + 18, "accepted"),  # window clock ahead
+        FeedRecord("gz-window", t, t + 30, "accepted"),  # arrived before the last one
+        FeedRecord("gz-window", None, t + 80, "refused", reason="occurred_at: missing"),
+        FeedRecord("gz-window", t, t + 60, "refused", reason="type: must be one of"),
+        FeedRecord("ls-window", t, t + 4000, "accepted", unknown_center="XX-NEW"),
+        FeedRecord("ls-window", t, t + 4000, "accepted", unknown_center="XX-NEW"),
+    ]
+    for record in records:  # each on its own (the property test below compares batches)
+        await model.record_events([record])
 
     gz, ls = await model.sources()
     assert (gz.source, gz.accepted, gz.duplicate, gz.refused) == ("gz-window", 4, 1, 2)
@@ -589,7 +593,7 @@ async def test_feed_health_counts_outcomes_lag_refusals_and_unknown_centres(
     assert ls.unknown_centers == {"XX-NEW": 2} and ls.lag_max_s == 4000
     assert ls.lag_buckets["3600"] == 0 and ls.lag_buckets["21600"] == 2
     with pytest.raises(ValueError):
-        await model.record_event("gz-window", t, t, "lost")
+        await model.record_events([FeedRecord("gz-window", t, t, "lost")])
 
 
 offers = st.lists(
@@ -607,6 +611,13 @@ offers = st.lists(
 )
 
 
+def offered(t: int, plan: list[tuple[Any, ...]]) -> list[FeedRecord]:
+    return [
+        FeedRecord(source, None if occurred is None else t + occurred, t + arrived, *rest)
+        for source, occurred, arrived, *rest in plan
+    ]
+
+
 @integration
 @settings(
     max_examples=100,
@@ -614,30 +625,30 @@ offers = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(plan=offers, cuts=st.sets(st.integers(1, 29)))
+@example(  # ties: the last of equal arrivals wins, for the lag and for the refusal reason
+    plan=[
+        ("gz-window", 0, 2, "accepted", "", None),
+        ("gz-window", 1, 2, "accepted", "", None),
+        ("gz-window", None, 3, "refused", "type: unknown", None),
+        ("gz-window", None, 3, "refused", "occurred_at: missing", None),
+    ],
+    cuts=set(),
+)
 async def test_feed_health_tallied_per_batch_equals_recorded_one_by_one(
     redis: Redis, plan: list[tuple[Any, ...]], cuts: set[int]
 ) -> None:
-    """The worker sums a batch's events per source (FeedTally): batches of any size must give
-    the feed health that recording each event in its order gives."""
+    """Events are summed per source (FeedTally): batches of any size must give the feed health
+    that recording each event on its own, in its order, gives."""
     one_by_one = ReadModel(redis, prefix=unique_prefix())
     tallied = ReadModel(redis, prefix=unique_prefix())
     t = at("2026-09-28 10:00")
     try:
-        for source, occurred, arrived, outcome, reason, unknown in plan:
-            occurred_at = None if occurred is None else t + occurred
-            await one_by_one.record_event(
-                source, occurred_at, t + arrived, outcome, reason, unknown
-            )
+        for record in offered(t, plan):
+            await one_by_one.record_events([record])
         bounds = [0, *sorted(cut for cut in cuts if cut < len(plan)), len(plan)]
-        for start, end in itertools.pairwise(bounds):
-            tallies: dict[str, FeedTally] = {}
-            for source, occurred, arrived, outcome, reason, unknown in plan[start:end]:
-                occurred_at = None if occurred is None else t + occurred
-                tally = tallies.setdefault(source, FeedTally())
-                tally.add(occurred_at, t + arrived, outcome, reason, unknown)
-            async with tallied.batch() as batched:
-                for source, tally in tallies.items():
-                    await batched.record_events(source, tally)
+        async with tallied.batch() as batched:  # as the worker does, in its batch's round trip
+            for start, end in itertools.pairwise(bounds):
+                await batched.record_events(offered(t, plan[start:end]))
         assert await tallied.sources() == await one_by_one.sources()
     finally:
         await one_by_one.flush()
@@ -691,7 +702,7 @@ async def test_flush_deletes_everything_under_the_prefix_and_nothing_else(redis:
             version, view = snapshots[-1]
             await model.write_case(view, version)
             await model.write_alerts(alerts_of(snapshots[-1]), version)
-        await model.record_event("gz-window", 1, 2, "accepted", unknown_center="XX")
+        await model.record_events([FeedRecord("gz-window", 1, 2, "accepted", unknown_center="XX")])
         assert await dump(redis, prefix)
         assert await model.flush() > 0
         assert await dump(redis, prefix) == {}
@@ -708,7 +719,7 @@ async def test_readers_work_with_a_client_that_decodes_responses(redis_url: str)
         version, view = histories()["LATE"][2]
         await model.write_case(view, version)
         await model.write_alerts(alerts_of(histories()["LATE"][2]), version)
-        await model.record_event("gz-window", 1, 2, "accepted")
+        await model.record_events([FeedRecord("gz-window", 1, 2, "accepted")])
         assert await model.case("LATE") == view
         assert [v["case_id"] for v in (await model.cases(light="red")).items] == ["LATE"]
         assert (await model.totals())["red"] == 1

@@ -21,7 +21,7 @@ from monitor.config import ConfigFiles
 from monitor.engine import Engine
 from monitor.replay import replay
 from monitor.timeutil import parse_instant
-from streams.readmodel import ReadModel
+from streams.readmodel import FeedRecord, ReadModel
 
 REDLINE = str(Path(sys.executable).parent / "redline")
 DATA = Path(__file__).resolve().parents[2] / "monitor" / "data"
@@ -40,8 +40,12 @@ async def write_sample(redis_url: str, prefix: str) -> None:
     try:
         for view in engine.views(NOW):
             await read_model.write_case(view, (1, NOW))
-        await read_model.record_event("win-gz", NOW - 90, NOW, "accepted")
-        await read_model.record_event("win-gz", None, NOW, "refused", "type: unknown")
+        await read_model.record_events(
+            [
+                FeedRecord("win-gz", NOW - 90, NOW, "accepted"),
+                FeedRecord("win-gz", None, NOW, "refused", "type: unknown"),
+            ]
+        )
     finally:
         await redis.aclose()
 
