@@ -28,6 +28,7 @@ test: bootstrap
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-logo  # the import rules (pyproject.toml, ARCHITECTURE.md)
 
 services-start:
 	@scripts/services.sh start

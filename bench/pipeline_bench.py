@@ -31,8 +31,8 @@ from redis.asyncio import Redis
 
 from bench.engine_bench import Figure
 from bench.workload import feed_bytes
+from monitor.readmodel import ReadModel
 from monitor.settings import Settings
-from streams.readmodel import ReadModel
 from streams.topics import ensure_topics
 from tests.stack import RUNS, WorkerProcess, delete_topics, from_the_start, isolated_settings
 

@@ -60,10 +60,10 @@ from monitor.config import Config, Item
 from monitor.engine import Engine
 from monitor.events import parse_event
 from monitor.limits import Unit
+from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 from monitor.snapshot import dump_case, next_change_of
 from monitor.timeutil import DAY, HOUR
-from streams.readmodel import ReadModel
 from streams.timers import Timers
 from streams.topics import ensure_topics
 from tests.stack import (

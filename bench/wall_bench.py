@@ -33,9 +33,9 @@ from redis.asyncio import Redis
 
 from bench.engine_bench import Figure, percentiles
 from monitor.api.auth import Role, TokenStore
+from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 from monitor.timeutil import zone
-from streams.readmodel import ReadModel
 from streams.topics import ensure_topics
 from tests.api.apistack import ApiProcess, api_settings, dev_secret
 from tests.stack import WorkerProcess, isolated_settings

@@ -276,7 +276,7 @@ async def _watch(redis_url: str, prefix: str, interval: float, once: bool) -> No
     from redis.asyncio import Redis
     from redis.exceptions import RedisError
 
-    from streams.readmodel import ReadModel
+    from monitor.readmodel import ReadModel
 
     where = f"{_without_password(redis_url)} (prefix {prefix})"
     redis = Redis.from_url(redis_url)

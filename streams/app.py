@@ -33,9 +33,9 @@ from redis.asyncio import Redis
 
 from monitor.engine import Engine
 from monitor.process import tune_gc
+from monitor.readmodel import ReadModel, queue_records
 from monitor.settings import Settings
 from monitor.snapshot import next_change_of
-from streams.readmodel import ReadModel, queue_records
 from streams.timers import Timers, until_next_tick
 from streams.tracker import Inbound, Outputs, Tracker
 
@@ -229,7 +229,7 @@ def create_app(settings: Settings) -> faust.App:
         # topics stay, for rebuilds and consumers)
         async with read_model.batch() as batched:
             for _, out in outputs:
-                await queue_records(batched, out.projections)
+                await queue_records(batched, out.records)
             await batched.record_events(record for _, out in outputs for record in out.feed)
         await asyncio.gather(*(future for future, _ in delivered))
         data: Any = table.data  # the store: RocksDB or memory

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
+from monitor.readmodel import ReadModel, TopicRecord, project_records
+from monitor.records import AlertRecord, CaseRecord
 from monitor.settings import Settings
-from streams.readmodel import ReadModel, project_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +49,12 @@ async def rebuild_read_model(settings: Settings) -> Rebuilt:
         counts = {settings.cases_topic: 0, settings.alerts_topic: 0}
         while pending:
             batches = await consumer.getmany(*pending, timeout_ms=1000)
-            records = []
+            records: list[TopicRecord] = []
             for tp, messages in batches.items():
-                is_case = tp.topic == settings.cases_topic
-                records += [(is_case, message.value) for message in messages]
+                if tp.topic == settings.cases_topic:
+                    records += [CaseRecord.decode(message.value) for message in messages]
+                else:
+                    records += [AlertRecord.decode(message.value) for message in messages]
                 counts[tp.topic] += len(messages)
             await project_records(read_model, records)  # one round trip per fetched batch
             pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}

@@ -19,10 +19,10 @@ from monitor.alert import Alert
 from monitor.case import Case, Outcome, alert_view
 from monitor.engine import Engine
 from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
+from monitor.readmodel import FeedRecord, TopicRecord
+from monitor.records import AlertRecord, CaseRecord, CommandRefused, SupervisorCommand, Version
 from monitor.snapshot import dump_case, load_case
 from monitor.timeutil import zone
-from streams.commands import CommandRefused, SupervisorCommand
-from streams.readmodel import FeedRecord, Projection
 
 log = logging.getLogger(__name__)
 REASON_HEADER = "redline-refused"  # the reasons of a dead letter, as JSON
@@ -48,7 +48,7 @@ class Outputs:
     dead: list[DeadLetter] = field(default_factory=list)
     # case views and alert changes, each with its case's version: written to the read model
     # and published (``cases``, ``alerts``)
-    projections: list[Projection] = field(default_factory=list)
+    records: list[TopicRecord] = field(default_factory=list)
     feed: list[FeedRecord] = field(default_factory=list)
     arm: list[tuple[str, int | None]] = field(default_factory=list)  # case id, next change
     # cases changed and not yet published, with their alert changes by id (the latest state
@@ -58,12 +58,12 @@ class Outputs:
     @property
     def cases(self) -> list[tuple[bytes, bytes]]:
         """The records for ``redline-cases``: (case id, view JSON with its version)."""
-        return [p.published() for p in self.projections if p.is_case]
+        return [r.encode() for r in self.records if isinstance(r, CaseRecord)]
 
     @property
     def alerts(self) -> list[tuple[bytes, bytes]]:
         """The records for ``redline-alerts``: (alert id, alert JSON with its version)."""
-        return [p.published() for p in self.projections if not p.is_case]
+        return [r.encode() for r in self.records if isinstance(r, AlertRecord)]
 
 
 class Inbound(Enum):
@@ -225,15 +225,12 @@ class Tracker:
         view["clocks"] = case.clocks()
         # the case's version goes with the view and its alerts: a replayed older state cannot
         # win; each is serialised once, for the read model and for Kafka alike
-        version = (len(case.facts) + len(case.actions), case.time)
-        out.projections.append(Projection(True, view, version, jsontext.dumps(view)))
+        version = Version(len(case.facts) + len(case.actions), case.time)
+        out.records.append(CaseRecord(view, version, jsontext.dumps(view)))
         fmt = zone(case.terms.zone_name if case.terms else "Asia/Shanghai").format
         for alert in changes:
-            record = alert_view(alert, lambda t: None if t is None else fmt(t))
-            record.update(
-                case_id=case.case_id, center=view["center"], department=view["department"]
-            )
-            out.projections.append(Projection(False, record, version, jsontext.dumps(record)))
+            shown = alert_view(alert, lambda t: None if t is None else fmt(t))
+            out.records.append(AlertRecord.of(shown, view, version))
         out.arm.append((case.case_id, case.next_change() if case.is_open else None))
         if case.is_open:
             self._recent[case.case_id] = None

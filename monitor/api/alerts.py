@@ -30,8 +30,8 @@ from monitor.api.deps import (
 )
 from monitor.api.params import CODE_PATTERN, DISPLAY_ZONE, LimitQuery, not_found
 from monitor.case import Command
-from streams.commands import SupervisorCommand
-from streams.readmodel import ReadModel, View
+from monitor.readmodel import ReadModel, View
+from monitor.records import SupervisorCommand
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 

@@ -28,8 +28,8 @@ from monitor.api.auth import Role, TokenStore
 from monitor.api.bodies import BodyLimits
 from monitor.api.kafka import KafkaLink
 from monitor.api.metrics import ApiMetrics, RequestMetrics
+from monitor.readmodel import ReadModel
 from monitor.settings import Settings
-from streams.readmodel import ReadModel
 
 log = logging.getLogger("redline.api")
 

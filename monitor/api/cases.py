@@ -23,7 +23,7 @@ from monitor.api.params import (
     not_found,
     open_cases,
 )
-from streams.readmodel import View
+from monitor.readmodel import View
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 

@@ -15,8 +15,8 @@ from fastapi import Depends, HTTPException, Request, status
 from redis.asyncio import Redis
 
 from monitor.api.kafka import KafkaLink
+from monitor.readmodel import ReadModel
 from monitor.settings import Settings
-from streams.readmodel import ReadModel
 
 
 async def _settings(request: Request) -> Settings:

@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from monitor.api.metrics import ApiMetrics, read_snapshot
+from monitor.api.metrics import ApiMetrics
+from monitor.readmodel.collector import read_snapshot
 
 router = APIRouter(tags=["health"])
 

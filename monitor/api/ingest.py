@@ -45,8 +45,8 @@ from monitor.api.bodies import read_body
 from monitor.api.deps import KafkaDep, ReadModelDep, RedisDep, SettingsDep, kafka_unavailable
 from monitor.api.kafka import KafkaUnavailable
 from monitor.events import AnyEvent, Event, EventRefused, FieldError, parse_event
+from monitor.readmodel import FeedRecord, ReadModel
 from monitor.settings import Settings
-from streams.readmodel import FeedRecord, ReadModel
 
 log = logging.getLogger("redline.api")
 router = APIRouter(tags=["ingestion"])
@@ -299,15 +299,7 @@ async def _check_case_centres(
     case_ids = sorted({o.event.case_id for o in offers if o.pending and o.event is not None})
     if not case_ids:
         return
-    async with read_model.redis.pipeline(transaction=False) as pipe:
-        for case_id in case_ids:  # one round trip for the batch (docs/read-model.md's layout)
-            pipe.hget(read_model.key("case", case_id), "view")
-        views = await pipe.execute()
-    homes = {
-        case_id: json.loads(view).get("center")
-        for case_id, view in zip(case_ids, views, strict=True)
-        if view is not None
-    }
+    homes = await read_model.case_centers(case_ids)  # one round trip for the batch
     for offer in offers:
         if not offer.pending or offer.event is None:
             continue

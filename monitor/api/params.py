@@ -15,17 +15,9 @@ from fastapi import HTTPException, Query, status
 
 from monitor.api.auth import Principal
 from monitor.case import Light
+from monitor.readmodel import CursorError, Page, ReadModel
+from monitor.readmodel.cursors import decode_cursor
 from monitor.timeutil import Zone, zone
-from streams.readmodel import (
-    CursorError,
-    Page,
-    ReadModel,
-    View,
-    deadline_member,
-    decode_cursor,
-    encode_cursor,
-    instant_of,
-)
 
 DISPLAY_ZONE: Final[Zone] = zone("Asia/Shanghai")  # instants without a centre (feeds, the wall)
 MAX_LIMIT: Final = 500
@@ -91,11 +83,6 @@ def text_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def case_member(view: View) -> str:
-    """The index member of an open case view: where it stands in deadline order."""
-    return deadline_member(instant_of(view.get("deadline")), str(view["case_id"]))
-
-
 async def open_cases(
     read_model: ReadModel,
     principal: Principal,
@@ -105,32 +92,8 @@ async def open_cases(
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page:
-    """Open cases the principal may see, by deadline; :func:`check_cursor` first.
-
-    A principal bound to several centres gets one page merged from each centre's index; the
-    cursor stays valid across them because every open-case index orders the same members."""
+    """Open cases the principal may see, by deadline; :func:`check_cursor` first."""
     if center is not None and not principal.may_see(center):
         return Page([], None)  # a filter outside the principal's centres matches nothing
-    if center is not None or principal.centers is None:
-        return await read_model.cases(light, center, department, limit, cursor)
-    pages = [
-        await read_model.cases(light, one, department, limit, cursor)
-        for one in sorted(principal.centers)
-    ]
-    # each page is complete up to its own cursor: the merge is complete up to the smallest
-    ends = [decode_cursor(page.cursor) for page in pages if page.cursor is not None]
-    complete_to = min(ends) if ends else None
-    merged = sorted(
-        (
-            (case_member(view), view)
-            for page in pages
-            for view in page.items
-            if complete_to is None or case_member(view) <= complete_to
-        ),
-        key=lambda pair: pair[0],
-    )
-    if len(merged) > limit:
-        merged = merged[:limit]
-        return Page([view for _, view in merged], encode_cursor(merged[-1][0]))
-    next_cursor = None if complete_to is None else encode_cursor(complete_to)
-    return Page([view for _, view in merged], next_cursor)
+    within = principal.centers if center is None else None
+    return await read_model.cases(light, center, department, limit, cursor, within=within)

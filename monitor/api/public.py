@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.api.deps import ReadModelDep, RedisDep, SettingsDep
 from monitor.api.directory import DirectoryDep
 from monitor.api.params import not_found, text_or_none
-from streams.readmodel import View, instant_of
+from monitor.readmodel import View, instant_of
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.api.auth import Viewer
 from monitor.api.deps import ReadModelDep
 from monitor.api.params import DISPLAY_ZONE
-from streams.readmodel import SourceHealth
+from monitor.readmodel import SourceHealth
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 

@@ -17,14 +17,8 @@ from monitor.api.deps import ReadModelDep
 from monitor.api.directory import Directory, DirectoryDep
 from monitor.api.params import DISPLAY_ZONE, open_cases, text_or_none
 from monitor.case import Light
-from streams.readmodel import (
-    OPEN_LIGHTS,
-    DepartmentRank,
-    ReadModel,
-    instant_of,
-    iso_week,
-    iso_weeks,
-)
+from monitor.readmodel import OPEN_LIGHTS, DepartmentRank, ReadModel, instant_of
+from monitor.readmodel.ranking import iso_week, iso_weeks
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
@@ -168,7 +162,7 @@ async def overview(
     instant = int(now)
     week = iso_week(DISPLAY_ZONE.format(instant))
     red = (await open_cases(read_model, principal, Light.RED.value, limit=RED_LIST)).items
-    changed_ms = await last_change_ms(read_model)
+    changed_ms = await read_model.last_change_ms()
     return Overview(
         server_time=DISPLAY_ZONE.format(instant),
         server_epoch_ms=int(now * 1000),
@@ -227,13 +221,3 @@ def _week_error(name: str, rule: str) -> HTTPException:
     return HTTPException(
         status.HTTP_422_UNPROCESSABLE_CONTENT, detail=[{"field": name, "rule": rule}]
     )
-
-
-async def last_change_ms(read_model: ReadModel) -> int | None:
-    """When the read model last changed: epoch ms of its change feed's newest entry."""
-    newest = await read_model.redis.xrevrange(read_model.key("changes"), count=1)
-    if not newest:
-        return None
-    entry_id = newest[0][0]
-    text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-    return int(text.split("-", 1)[0])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Final, cast
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
@@ -30,15 +30,14 @@ from monitor.api.auth import Principal, Role, _bearer, _person, authenticated
 from monitor.api.deps import ReadModelDep
 from monitor.api.directory import DirectoryDep
 from monitor.api.params import DISPLAY_ZONE, bad_request
-from monitor.api.stats import last_change_ms, overview
-from streams.readmodel import ReadModel
+from monitor.api.stats import overview
+from monitor.readmodel import Change, ReadModel
 
 router = APIRouter(prefix="/v1", tags=["stream"])
 
 HEARTBEAT_S: Final = 2.0  # the page calls itself stale after several missed beats
 RETRY_MS: Final = 1_000  # how soon a browser reconnects after the stream broke
 BATCH: Final = 500  # change entries read at a time
-Entries = list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]]  # XREAD's answer
 _ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _viewer = _person(Role.VIEWER)
 
@@ -103,39 +102,26 @@ async def stream(
     resume: Annotated[str | None, Depends(resume_from)],
 ) -> AsyncIterator[ServerSentEvent]:
     """Snapshot, then every change of the read model, with heartbeats."""
-    feed = read_model.key("changes")
     # the position is taken before the snapshot: a change in between is sent, not lost
-    position = resume or await _newest_id(read_model) or "0-0"
+    position = resume or await read_model.newest_change() or "0-0"
     snapshot = await overview(read_model, principal, directory, time.time())
     yield ServerSentEvent(event="snapshot", data=snapshot.model_dump(), id=position, retry=RETRY_MS)
     beat_at = time.monotonic() + HEARTBEAT_S
     while True:
         wait_ms = max(1, int((beat_at - time.monotonic()) * 1000))
-        # RESP2 (the client's protocol): a list of [stream, entries] pairs
-        found = cast(
-            Entries, await read_model.redis.xread({feed: position}, count=BATCH, block=wait_ms)
-        )
-        for _, entries in found:
-            for entry_id, fields in entries:
-                position = _text(entry_id)
-                change = _change(position, fields)
-                if await _visible(read_model, principal, change):
-                    yield ServerSentEvent(event="change", data=change, id=position)
+        for entry in await read_model.changes_after(position, BATCH, wait_ms):
+            position = entry.id
+            change = _change(entry)
+            if await _visible(read_model, principal, change):
+                yield ServerSentEvent(event="change", data=change, id=position)
         if time.monotonic() >= beat_at:
             yield ServerSentEvent(event="heartbeat", data=await _heartbeat(read_model))
             beat_at = time.monotonic() + HEARTBEAT_S
 
 
-async def _newest_id(read_model: ReadModel) -> str | None:
-    newest = cast(
-        list[tuple[Any, Any]], await read_model.redis.xrevrange(read_model.key("changes"), count=1)
-    )
-    return _text(newest[0][0]) if newest else None
-
-
-def _change(entry_id: str, fields: dict[Any, Any]) -> dict[str, Any]:
-    change: dict[str, Any] = {_text(name): _text(value) for name, value in fields.items()}
-    change["at"] = DISPLAY_ZONE.format(int(entry_id.split("-", 1)[0]) // 1000)
+def _change(entry: Change) -> dict[str, Any]:
+    change: dict[str, Any] = dict(entry.fields)
+    change["at"] = DISPLAY_ZONE.format(int(entry.id.split("-", 1)[0]) // 1000)
     return change
 
 
@@ -148,14 +134,10 @@ async def _visible(read_model: ReadModel, principal: Principal, change: dict[str
 
 async def _heartbeat(read_model: ReadModel) -> dict[str, Any]:
     now = time.time()
-    changed_ms = await last_change_ms(read_model)
+    changed_ms = await read_model.last_change_ms()
     return {
         "server_time": DISPLAY_ZONE.format(int(now)),
         "server_epoch_ms": int(now * 1000),
         "last_change_at": None if changed_ms is None else DISPLAY_ZONE.format(changed_ms // 1000),
         "last_change_epoch_ms": changed_ms,
     }
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

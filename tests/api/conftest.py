@@ -16,7 +16,7 @@ from apistack import ApiProcess, ApiStack, api_settings, dev_secret
 from redis.asyncio import Redis
 
 from monitor.api.auth import Role, TokenStore
-from streams.readmodel import ReadModel
+from monitor.readmodel import ReadModel
 from streams.topics import ensure_topics
 from tests.stack import WorkerProcess, isolated_settings
 

@@ -13,7 +13,7 @@ from events import OPENING, SPEC_ACCEPTED, event, now
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.alert import AlertKind
-from streams.readmodel import OPEN_LIGHTS, ReadModel
+from monitor.readmodel import OPEN_LIGHTS, ReadModel
 from tests.stack import eventually
 
 pytestmark = pytest.mark.integration

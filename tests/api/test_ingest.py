@@ -16,8 +16,8 @@ from events import OPENING, SPEC_ACCEPTED, event, now, produced
 from redis.asyncio import Redis
 
 from monitor.events import parse_event
+from monitor.readmodel import ReadModel
 from monitor.timeutil import format_utc, parse_instant
-from streams.readmodel import ReadModel
 from tests.stack import eventually
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from events import OPENING, event, now, produced
 from redis.asyncio import Redis
 
 from monitor.api.auth import Principal, Role, TokenStore
-from streams.readmodel import ReadModel
+from monitor.readmodel import ReadModel
 from tests.stack import eventually
 
 pytestmark = pytest.mark.integration

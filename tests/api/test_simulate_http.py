@@ -10,7 +10,7 @@ import pytest
 from conftest import ApiStack
 from redis.asyncio import Redis
 
-from streams.readmodel import ReadModel
+from monitor.readmodel import ReadModel
 from tests.stack import REDLINE, eventually
 
 pytestmark = pytest.mark.integration

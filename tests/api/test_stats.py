@@ -14,8 +14,8 @@ from readkit import Json, case_when, get_json, post_events
 from redis.asyncio import Redis
 
 from monitor.api.auth import Role, TokenStore
+from monitor.readmodel.ranking import iso_week
 from monitor.timeutil import parse_instant
-from streams.readmodel import iso_week
 
 pytestmark = pytest.mark.integration
 

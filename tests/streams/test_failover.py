@@ -12,8 +12,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
+from monitor.readmodel import ReadModel
 from monitor.settings import Settings
-from streams.readmodel import ReadModel
 from streams.topics import ensure_topics
 from tests.stack import (
     OPENING,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from streams.readmodel import ReadModel
+from monitor.readmodel import ReadModel
 from streams.topics import ensure_topics
 from tests.stack import (
     OPENING,

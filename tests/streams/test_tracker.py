@@ -11,8 +11,8 @@ import pytest
 from monitor.case import Command
 from monitor.config import ConfigFiles
 from monitor.engine import Engine
+from monitor.records import SupervisorCommand
 from monitor.timeutil import parse_instant
-from streams.commands import SupervisorCommand
 from streams.tracker import REASON_HEADER, Inbound, Tracker
 
 DATA = Path(__file__).resolve().parents[2] / "monitor" / "data"

@@ -19,9 +19,9 @@ from redis.asyncio import Redis
 
 from monitor.config import ConfigFiles
 from monitor.engine import Engine
+from monitor.readmodel import FeedRecord, ReadModel
 from monitor.replay import replay
 from monitor.timeutil import parse_instant
-from streams.readmodel import FeedRecord, ReadModel
 
 REDLINE = str(Path(sys.executable).parent / "redline")
 DATA = Path(__file__).resolve().parents[2] / "monitor" / "data"

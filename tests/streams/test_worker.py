@@ -12,8 +12,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
+from monitor.readmodel import ReadModel
 from monitor.settings import Settings
-from streams.readmodel import ReadModel
 from streams.rebuild import rebuild_read_model
 from streams.topics import ensure_topics
 from streams.tracker import REASON_HEADER

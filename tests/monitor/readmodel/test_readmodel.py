@@ -25,27 +25,26 @@ from monitor.case import Outcome
 from monitor.config import Config, ConfigFiles
 from monitor.engine import Engine
 from monitor.events import parse_event
-from monitor.timeutil import DAY, HOUR, parse_instant, zone
-from streams.readmodel import (
+from monitor.readmodel import (
     OUTCOMES,
     CursorError,
     FeedRecord,
     ReadModel,
+    TopicRecord,
     Version,
     View,
-    decode_cursor,
-    encode_cursor,
-    footprint,
-    iso_week,
-    iso_weeks,
-    lag_bucket,
-    limit_share_ppm,
     project_records,
 )
+from monitor.readmodel.cursors import decode_cursor, encode_cursor
+from monitor.readmodel.feed import lag_bucket
+from monitor.readmodel.footprints import footprint, limit_share_ppm
+from monitor.readmodel.ranking import iso_week, iso_weeks
+from monitor.records import AlertRecord, CaseRecord
+from monitor.timeutil import DAY, HOUR, parse_instant, zone
 
 integration = pytest.mark.integration
 
-CATALOG = Path(__file__).resolve().parents[2] / "monitor" / "data" / "catalog.yaml"
+CATALOG = Path(__file__).resolve().parents[3] / "monitor" / "data" / "catalog.yaml"
 SHANGHAI = zone("Asia/Shanghai")
 Snapshot = tuple[Version, View]
 
@@ -757,8 +756,10 @@ async def test_a_projected_batch_in_any_order_ends_as_its_newest_records(
     model: ReadModel, redis: Redis
 ) -> None:
     late, ontime = histories()["LATE"], histories()["ONTIME"]
-    batch = [(True, record(late[2])), (True, record(late[0])), (True, record(ontime[1]))]
-    batch += [(False, record(s, a)) for s in (late[2], late[1]) for a in alerts_of(s)]
+    cases = [record(late[2]), record(late[0]), record(ontime[1])]
+    alerts = [record(s, a) for s in (late[2], late[1]) for a in alerts_of(s)]
+    batch: list[TopicRecord] = [CaseRecord.decode(value) for value in cases]
+    batch += [AlertRecord.decode(value) for value in alerts]
     await project_records(model, batch)
     assert await model.case("LATE") == late[2][1] and await model.case("ONTIME") == ontime[1][1]
     assert [a["kind"] for a in await model.alerts(status="firing")] == ["deadline_overdue"]

@@ -1,0 +1,433 @@
+"""The read model's store: one class, :class:`ReadModel`, that writes case views, alerts and
+feed health into Redis and reads them back for the API, the wall page and the metrics. It is the
+only code that knows the read model's key names (docs/read-model.md lists them).
+
+Idempotency: every case write carries a version that grows with the case (events applied,
+engine time). The Lua script compares it with the stored one and, only if it is newer, undoes
+what the stored view contributed (its *footprint*: index memberships and counter increments)
+and applies the new footprint, in one atomic step. The content under the prefix is therefore a
+function of the newest view of each case, whatever the order, repetition or restarts of the
+writes: a replay never double counts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, NamedTuple, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from monitor import jsontext
+from monitor.alert import AlertKind, AlertStatus
+from monitor.case import Light
+from monitor.readmodel import scripts
+from monitor.readmodel.cursors import case_id_of, case_member, decode_cursor, encode_cursor
+from monitor.readmodel.feed import (
+    UNKNOWN_SOURCE,
+    FeedRecord,
+    FeedTally,
+    SourceHealth,
+    source_health,
+)
+from monitor.readmodel.footprints import footprint
+from monitor.readmodel.ranking import DepartmentRank, iso_weeks, rank_departments
+from monitor.readmodel.views import LIGHTS, SEP, Version, View
+from monitor.timeutil import parse_instant
+
+OPEN_ALERT_STATUSES = (AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value)
+
+
+class Page(NamedTuple):
+    """One page of open cases in deadline order; ``cursor`` fetches the next, None at the end."""
+
+    items: list[View]
+    cursor: str | None
+
+
+class Change(NamedTuple):
+    """One entry of the change feed: its id (``<ms>-<n>``, the SSE position) and fields."""
+
+    id: str
+    fields: dict[str, str]
+
+
+class ReadModel:
+    """Cases, alerts, aggregates and feed health under one key prefix in Redis.
+
+    The prefix belongs to the read model: :meth:`flush` deletes everything under it."""
+
+    def __init__(
+        self, redis: Redis, prefix: str = "redline:rm:", recent_alerts: int = 1_000
+    ) -> None:
+        if recent_alerts < 1:
+            raise ValueError("recent_alerts must be at least 1")
+        self.redis = redis
+        self.prefix = prefix
+        self.recent_alerts = recent_alerts
+        self._write_case = redis.register_script(scripts.WRITE_CASE)
+        self._write_alerts = redis.register_script(scripts.WRITE_ALERTS)
+        self._record_events = redis.register_script(scripts.RECORD_EVENTS)
+        self._client: Pipeline | None = None  # set on the copies batch() hands out
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[ReadModel]:
+        """This read model with its writes queued, sent in one round trip when the block
+        ends (each write still one atomic script). Inside, ``write_case`` returns True."""
+        pipe = self.redis.pipeline(transaction=False)
+        batched = copy.copy(self)
+        batched._client = pipe
+        yield batched
+        await pipe.execute()
+
+    def key(self, *parts: str) -> str:
+        """A full key name: the prefix, then the parts joined by ``:``."""
+        return self.prefix + ":".join(parts)
+
+    # -- writers --------------------------------------------------------------------------
+
+    async def write_case(self, view: View, version: Version, body: bytes | None = None) -> bool:
+        """Store a case view and move it in the indexes and aggregates; False (and nothing
+        changes) when the stored version is the same or newer. ``body`` is ``view`` as JSON,
+        when the caller already has it."""
+        events, time = version
+        written = await self._write_case(
+            client=self._client,
+            keys=[self.key("case", str(view["case_id"]))],
+            args=[
+                self.prefix,
+                events,
+                time,
+                jsontext.dumps(view) if body is None else body,
+                footprint(view).to_json(),
+                str(view["case_id"]),
+                str(view.get("light") or ""),
+            ],
+        )
+        return bool(written)
+
+    async def write_alerts(self, alerts: Sequence[View], version: Version | None = None) -> None:
+        """Store alert views (each with ``case_id``): the latest state wins.
+
+        ``version`` is the version of the one case these alerts belong to: with it, a write
+        older than the stored one is ignored, so a replay cannot bring back an old state.
+        Without it, the last write wins."""
+        if not alerts:
+            return
+        if version is not None and len({alert["case_id"] for alert in alerts}) > 1:
+            raise ValueError("a version belongs to one case: write each case's alerts apart")
+        args: list[str | bytes | int] = [self.prefix, self.recent_alerts]
+        for alert in alerts:
+            record: dict[str, Any] = {
+                "kind": alert["kind"],
+                "status": alert["status"],
+                "alert": alert,
+            }
+            if version is not None:
+                record["v"] = list(version)
+            args += [str(alert["id"]), jsontext.dumps(record), parse_instant(alert["fired_at"])]
+        await self._write_alerts(keys=[], args=args, client=self._client)
+
+    async def record_events(self, records: Iterable[FeedRecord]) -> None:
+        """Count events in their sources' feed health (at least once: a retried delivery
+        counts again), summed per source: one script call per source."""
+        tallies: dict[str, FeedTally] = {}
+        for record in records:
+            tallies.setdefault(record.source or UNKNOWN_SOURCE, FeedTally()).add(record)
+        for source, tally in tallies.items():
+            args = [self.prefix, source, *tally.args()]
+            await self._record_events(client=self._client, keys=[], args=args)
+
+    async def flush(self) -> int:
+        """Delete every key under the prefix (before a rebuild); the number deleted."""
+        deleted, batch = 0, []
+        async for name in self.redis.scan_iter(match=_glob_escape(self.prefix) + "*", count=1000):
+            batch.append(name)
+            if len(batch) >= 500:
+                deleted += await self.redis.unlink(*batch)
+                batch = []
+        if batch:
+            deleted += await self.redis.unlink(*batch)
+        return deleted
+
+    # -- cases ----------------------------------------------------------------------------
+
+    async def case(self, case_id: str) -> View | None:
+        """The newest view of one case, open or closed."""
+        raw = await self.redis.hget(self.key("case", case_id), "view")
+        return None if raw is None else _loads(raw)
+
+    async def case_version(self, case_id: str) -> Version | None:
+        """The version of the stored view of one case."""
+        events, time = await self.redis.hmget(self.key("case", case_id), ["events", "time"])
+        if events is None or time is None:
+            return None
+        return Version(int(events), int(time))
+
+    async def cases(
+        self,
+        light: str | None = None,
+        center: str | None = None,
+        department: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        within: Collection[str] | None = None,
+    ) -> Page:
+        """Open cases matching every filter given, by deadline (soonest first; suspended cases,
+        without a deadline, last), ``limit`` at a time. ``within``: only cases of these
+        centres (a principal bound to centres), when ``center`` is None."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if within is not None and center is None:
+            return await self._merged(sorted(within), light, department, limit, cursor)
+        indexes = self._indexes(light, center, department)
+        after = None if cursor is None else decode_cursor(cursor)
+        members = await self._intersection(indexes, after, limit + 1)
+        more = len(members) > limit
+        members = members[:limit]
+        views = await self._views([case_id_of(member) for member in members])
+        wanted = {"light": light, "center": center, "department": department}
+        items = [view for view in views if _matches(view, wanted)]
+        return Page(items, encode_cursor(members[-1]) if more else None)
+
+    async def _merged(
+        self,
+        centers: list[str],
+        light: str | None,
+        department: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        """One page merged from each centre's index; the cursor stays valid across them
+        because every open-case index orders the same members."""
+        pages = [await self.cases(light, one, department, limit, cursor) for one in centers]
+        # each page is complete up to its own cursor: the merge is complete up to the smallest
+        ends = [decode_cursor(page.cursor) for page in pages if page.cursor is not None]
+        complete_to = min(ends) if ends else None
+        merged = sorted(
+            (
+                (case_member(view), view)
+                for page in pages
+                for view in page.items
+                if complete_to is None or case_member(view) <= complete_to
+            ),
+            key=lambda pair: pair[0],
+        )
+        if len(merged) > limit:
+            merged = merged[:limit]
+            return Page([view for _, view in merged], encode_cursor(merged[-1][0]))
+        next_cursor = None if complete_to is None else encode_cursor(complete_to)
+        return Page([view for _, view in merged], next_cursor)
+
+    async def red_cases(self, limit: int = 50) -> list[View]:
+        """Open red cases, the longest overdue first (the wall's list of 红灯)."""
+        return (await self.cases(light=Light.RED.value, limit=limit)).items
+
+    def _indexes(self, light: str | None, center: str | None, department: str | None) -> list[str]:
+        indexes = [
+            self.key("open", name, value)
+            for name, value in (("light", light), ("center", center), ("department", department))
+            if value is not None
+        ]
+        return indexes or [self.key("open", "all")]
+
+    async def _intersection(self, indexes: list[str], after: str | None, limit: int) -> list[str]:
+        """Up to ``limit`` members present in every index, in order, after the member
+        ``after``: walks the smallest index and checks the others (ZMSCORE)."""
+        sizes = [await self.redis.zcard(index) for index in indexes]
+        lead, *others = [index for _, index in sorted(zip(sizes, indexes, strict=True))]
+        batch = limit if not others else max(4 * limit, 200)
+        start = "-" if after is None else "(" + after
+        found: list[str] = []
+        while len(found) < limit:
+            chunk = await self._lex_range(lead, start, batch)
+            if not chunk:
+                break
+            present = [await self.redis.zmscore(other, chunk) for other in others]
+            found += [
+                member
+                for i, member in enumerate(chunk)
+                if all(scores[i] is not None for scores in present)
+            ]
+            if len(chunk) < batch:
+                break
+            start = "(" + chunk[-1]
+        return found[:limit]
+
+    async def _lex_range(self, index: str, start: str, count: int) -> list[str]:
+        result = await self.redis.zrange(index, start, "+", bylex=True, offset=0, num=count)
+        return [_text(member) for member in result]  # type: ignore[arg-type]  # no scores
+
+    async def _views(self, case_ids: list[str]) -> list[View]:
+        return list((await self._views_by_id(case_ids)).values())
+
+    async def _views_by_id(self, case_ids: list[str]) -> dict[str, View]:
+        """The stored views of these cases, in their order, in one round trip."""
+        if not case_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in case_ids:
+                pipe.hget(self.key("case", case_id), "view")
+            raws = await pipe.execute()
+        return {
+            case_id: _loads(raw)
+            for case_id, raw in zip(case_ids, raws, strict=True)
+            if raw is not None
+        }
+
+    # -- aggregates -----------------------------------------------------------------------
+
+    async def totals(self) -> dict[str, int]:
+        """Cases by light (open lights, and ``closed`` for every case that ended)."""
+        counts = await self._hash(self.key("agg", "light"))
+        return {light: int(counts.get(light, 0)) for light in LIGHTS}
+
+    async def centre_totals(self) -> dict[str, dict[str, int]]:
+        """Cases by centre and light; a case without a centre counts under ``""``."""
+        return await self._light_table(self.key("agg", "center"))
+
+    async def department_totals(self) -> dict[str, dict[str, int]]:
+        """Cases by department and light; a case without a department counts under ``""``."""
+        return await self._light_table(self.key("agg", "department"))
+
+    async def _light_table(self, key: str) -> dict[str, dict[str, int]]:
+        table: dict[str, dict[str, int]] = {}
+        for name, count in (await self._hash(key)).items():
+            code, _, light = name.rpartition(SEP)
+            table.setdefault(code, dict.fromkeys(LIGHTS, 0))[light] = int(count)
+        return table
+
+    async def department_ranking(
+        self, week_from: str | None = None, week_to: str | None = None
+    ) -> list[DepartmentRank]:
+        """The ranking over ISO weeks ``week_from``..``week_to`` (``2026-W39``; one week when
+        ``week_to`` is None; all time when both are None), best on-time rate first."""
+        if week_from is None:
+            if week_to is not None:
+                raise ValueError("week_to needs week_from")
+            buckets = [self.key("rank", "all")]
+        else:
+            weeks = iso_weeks(week_from, week_to or week_from)
+            buckets = [self.key("rank", "week", week) for week in weeks]
+        hashes = [await self._hash(bucket) for bucket in buckets]
+        return rank_departments(hashes, await self.department_totals())
+
+    async def _hash(self, key: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(key)
+        return {_text(name): _text(value) for name, value in raw.items()}
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    async def alert(self, alert_id: str) -> View | None:
+        """One alert's view (with ``case_id``), or None if it is not (or no longer) kept."""
+        record = await self.redis.hget(self.key("alerts"), alert_id)
+        return None if record is None else _loads(record)["alert"]
+
+    async def alerts(
+        self, status: str | None = None, kind: str | None = None, limit: int = 100
+    ) -> list[View]:
+        """Alert views (with ``case_id``), newest ``fired_at`` first, filtered by status and
+        kind. Resolved alerts older than the newest ``recent_alerts`` have been let go."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        statuses = [status] if status is not None else [s.value for s in AlertStatus]
+        kinds = [kind] if kind is not None else [k.value for k in AlertKind]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for one_status in statuses:
+                for one_kind in kinds:
+                    key = self.key("alerts", one_status, one_kind)
+                    pipe.zrange(key, 0, limit - 1, desc=True, withscores=True)
+            ranges = await pipe.execute()
+        newest = sorted(
+            ((score, _text(member)) for found in ranges for member, score in found),
+            key=lambda pair: (-pair[0], pair[1]),
+        )[:limit]
+        if not newest:
+            return []
+        records = await self.redis.hmget(self.key("alerts"), [alert_id for _, alert_id in newest])
+        return [_loads(record)["alert"] for record in records if record is not None]
+
+    # -- feed health ----------------------------------------------------------------------
+
+    async def sources(self) -> list[SourceHealth]:
+        """Feed health of every source that sent anything, by source id."""
+        names = sorted(_text(s) for s in await self.redis.smembers(self.key("sources")))
+        return [await self._source(name) for name in names]
+
+    async def _source(self, source: str) -> SourceHealth:
+        fields = await self._hash(self.key("source", source))
+        unknown = await self._hash(self.key("source", source) + ":unknown_centers")
+        return source_health(source, fields, unknown)
+
+    # -- the change feed ------------------------------------------------------------------
+
+    async def newest_change(self) -> str | None:
+        """The id of the change feed's newest entry (``<ms>-<n>``), None when it is empty."""
+        newest = cast(
+            list[tuple[Any, Any]], await self.redis.xrevrange(self.key("changes"), count=1)
+        )
+        return _text(newest[0][0]) if newest else None
+
+    async def last_change_ms(self) -> int | None:
+        """When the read model last changed: epoch ms of its change feed's newest entry."""
+        newest = await self.newest_change()
+        return None if newest is None else int(newest.split("-", 1)[0])
+
+    async def changes_after(self, position: str, count: int, block_ms: int) -> list[Change]:
+        """Up to ``count`` changes after ``position`` (an entry id, ``0-0`` for all), waiting
+        up to ``block_ms`` for the first when there is none yet."""
+        feed = self.key("changes")
+        found = cast(
+            list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]],
+            await self.redis.xread({feed: position}, count=count, block=block_ms),
+        )
+        # RESP2 (the client's protocol): a list of [stream, entries] pairs
+        return [
+            Change(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+            for _, entries in found
+            for entry_id, fields in entries
+        ]
+
+    # -- what the gauges read at scrape time ----------------------------------------------
+
+    async def open_alert_counts(self) -> dict[tuple[str, str], int]:
+        """Alerts waiting for action, by (kind, status), every pair present (zero or more)."""
+        pairs = [(kind.value, status) for kind in AlertKind for status in OPEN_ALERT_STATUSES]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for kind, status in pairs:
+                pipe.zcard(self.key("alerts", status, kind))
+            counts = await pipe.execute()
+        return {pair: int(n) for pair, n in zip(pairs, counts, strict=True)}
+
+    async def case_centers(self, case_ids: Iterable[str]) -> dict[str, str | None]:
+        """The centre of each case the read model holds (one round trip); cases it does not
+        hold are left out."""
+        wanted = sorted(set(case_ids))
+        views = await self._views_by_id(wanted)
+        return {case_id: view.get("center") for case_id, view in views.items()}
+
+
+def _matches(view: View, wanted: dict[str, str | None]) -> bool:
+    """Whether a view fetched after its index entry still fits the filters (it may have
+    moved in between: a page shows each case as it is now, or leaves it out)."""
+    if view.get("light") == Light.CLOSED.value:
+        return False
+    return all(value is None or view.get(name) == value for name, value in wanted.items())
+
+
+def _text(value: bytes | str) -> str:
+    """Works with clients made with or without ``decode_responses``."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _loads(raw: bytes | str) -> Any:
+    return json.loads(raw)
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` as a literal in a SCAN MATCH pattern."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
