@@ -25,11 +25,11 @@ from pathlib import Path
 import httpx
 
 from bench.engine_bench import Figure, percentiles, quantile
+from bench.processes import ApiProcess, dev_secret
+from bench.runs import api_settings, isolated_settings
 from monitor.settings import Settings
 from monitor.timeutil import zone
 from streams.topics import ensure_topics
-from tests.api.apistack import ApiProcess, api_settings, dev_secret
-from tests.stack import isolated_settings
 
 SHANGHAI = zone("Asia/Shanghai")
 CENTRES = ("GZ-TIANHE", "GZ-YUEXIU", "LS-CHENGGUAN")

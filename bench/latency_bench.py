@@ -14,11 +14,13 @@ import time
 from pathlib import Path
 
 from bench.engine_bench import Figure, percentiles
+from bench.feeds import OPENING, event, from_the_start
 from bench.pipeline_bench import _produce
+from bench.processes import WorkerProcess
+from bench.runs import isolated_settings
 from monitor.settings import Settings
 from monitor.timeutil import parse_instant
 from streams.topics import ensure_topics
-from tests.stack import OPENING, WorkerProcess, event, from_the_start, isolated_settings
 
 SPREAD_S = 30
 

@@ -30,11 +30,13 @@ from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 
 from bench.engine_bench import Figure
+from bench.feeds import from_the_start
+from bench.processes import WorkerProcess
+from bench.runs import RUNS, delete_topics, isolated_settings
 from bench.workload import feed_bytes
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 from streams.topics import ensure_topics
-from tests.stack import RUNS, WorkerProcess, delete_topics, from_the_start, isolated_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -54,7 +54,10 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from redis.asyncio import Redis
 
 from bench.engine_bench import Figure, percentiles
+from bench.feeds import OPENING, event, produce
 from bench.latency_bench import overdue_latencies
+from bench.processes import WorkerProcess
+from bench.runs import delete_topics, isolated_settings
 from monitor.alert import AlertKind
 from monitor.config import Config, Item
 from monitor.engine import Engine
@@ -66,14 +69,6 @@ from monitor.snapshot import dump_case, next_change_of
 from monitor.timeutil import DAY, HOUR
 from streams.timers import Timers
 from streams.topics import ensure_topics
-from tests.stack import (
-    OPENING,
-    WorkerProcess,
-    delete_topics,
-    event,
-    isolated_settings,
-    produce,
-)
 
 PROBES = 2_000
 SPREAD_S = 30  # the probes' deadlines, like bench/latency_bench.py

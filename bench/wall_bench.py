@@ -32,13 +32,13 @@ import httpx
 from redis.asyncio import Redis
 
 from bench.engine_bench import Figure, percentiles
+from bench.processes import ApiProcess, WorkerProcess, dev_secret
+from bench.runs import api_settings, isolated_settings
 from monitor.api.auth import Role, TokenStore
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 from monitor.timeutil import zone
 from streams.topics import ensure_topics
-from tests.api.apistack import ApiProcess, api_settings, dev_secret
-from tests.stack import WorkerProcess, isolated_settings
 
 SHANGHAI = zone("Asia/Shanghai")
 TARGET = "p99 ≤ 1 s"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import RUNS, delete_topics
+from bench.runs import RUNS, delete_topics
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts" / "services"
 SERVICES = ("kafka", "redis", "prometheus")

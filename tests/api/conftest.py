@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from apistack import ApiProcess, ApiStack, api_settings, dev_secret
+from apistack import ApiStack
 from redis.asyncio import Redis
 
+from bench.processes import ApiProcess, WorkerProcess, dev_secret
+from bench.runs import api_settings, isolated_settings
 from monitor.api.auth import Role, TokenStore
 from monitor.readmodel import ReadModel
 from streams.topics import ensure_topics
-from tests.stack import WorkerProcess, isolated_settings
 
 __all__ = ["ApiStack"]  # the fixture's type, for the test modules
 

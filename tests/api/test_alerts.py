@@ -9,11 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from apistack import ApiProcess, ApiStack, api_settings, free_port
+from apistack import ApiStack
 from events import event, now
 from readkit import Json, case_when, get_json, post_events
 from redis.asyncio import Redis
 
+from bench.processes import ApiProcess, free_port
+from bench.runs import api_settings
 from monitor.api.auth import Principal, Role, TokenStore
 from monitor.timeutil import parse_instant
 from tests.stack import eventually

@@ -8,10 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from apistack import ApiProcess, ApiStack, free_port
+from apistack import ApiStack
 from events import OPENING, SPEC_ACCEPTED, event, now
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.processes import ApiProcess, free_port
 from monitor.alert import AlertKind
 from monitor.readmodel import OPEN_LIGHTS, ReadModel
 from tests.stack import eventually

@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from apistack import ApiProcess, ApiStack, free_port
+from apistack import ApiStack
 from events import OPENING, SPEC_ACCEPTED, event, now, produced
 from redis.asyncio import Redis
 
+from bench.processes import ApiProcess, free_port
 from monitor.events import parse_event
 from monitor.readmodel import ReadModel
 from monitor.timeutil import format_utc, parse_instant

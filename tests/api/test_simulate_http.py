@@ -10,8 +10,9 @@ import pytest
 from conftest import ApiStack
 from redis.asyncio import Redis
 
+from bench.processes import REDLINE
 from monitor.readmodel import ReadModel
-from tests.stack import REDLINE, eventually
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 

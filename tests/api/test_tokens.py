@@ -11,11 +11,11 @@ import subprocess
 
 import httpx
 import pytest
-from apistack import ApiProcess, ApiStack
+from apistack import ApiStack
 from events import OPENING, event, now
 from redis.asyncio import Redis
 
-from tests.stack import REDLINE
+from bench.processes import REDLINE, ApiProcess
 
 pytestmark = pytest.mark.integration
 

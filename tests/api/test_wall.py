@@ -17,10 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
-from apistack import ApiProcess, ApiStack
+from apistack import ApiStack
 from events import event, now
 from playwright.async_api import Browser, Page, async_playwright, expect
 from readkit import post_events
+
+from bench.processes import ApiProcess
 
 pytestmark = [
     pytest.mark.integration,

@@ -12,19 +12,13 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
+from bench.feeds import OPENING, SHANGHAI, event, from_the_start, produce
+from bench.processes import WorkerProcess
+from bench.runs import isolated_settings
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 from streams.topics import ensure_topics
-from tests.stack import (
-    OPENING,
-    SHANGHAI,
-    WorkerProcess,
-    event,
-    eventually,
-    from_the_start,
-    isolated_settings,
-    produce,
-)
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 CASES = 24

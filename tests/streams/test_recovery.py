@@ -10,17 +10,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from bench.feeds import OPENING, SHANGHAI, event, produce
+from bench.processes import WorkerProcess
+from bench.runs import isolated_settings
 from monitor.readmodel import ReadModel
 from streams.topics import ensure_topics
-from tests.stack import (
-    OPENING,
-    SHANGHAI,
-    WorkerProcess,
-    event,
-    eventually,
-    isolated_settings,
-    produce,
-)
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 

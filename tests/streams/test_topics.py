@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.runs import isolated_settings
 from monitor.settings import Settings
 from streams.topics import TopicLayoutError, ensure_topics, topic_specs
-from tests.stack import isolated_settings
 
 pytestmark = pytest.mark.integration
 

@@ -12,20 +12,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
+from bench.feeds import OPENING, SHANGHAI, event, produce
+from bench.processes import WorkerProcess
+from bench.runs import isolated_settings
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 from streams.rebuild import rebuild_read_model
 from streams.topics import ensure_topics
 from streams.tracker import REASON_HEADER
-from tests.stack import (
-    OPENING,
-    SHANGHAI,
-    WorkerProcess,
-    event,
-    eventually,
-    isolated_settings,
-    produce,
-)
+from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,37 @@
+"""The ``redline`` command, assembled from its groups: the engine's offline commands, the stream
+pipeline's, the terminal wall, and the HTTP API's.
+
+This package is the composition root: the one place in ``monitor/`` that may import
+``streams/`` and ``alerts/``."""
+
+from __future__ import annotations
+
+import typer
+
+from monitor.cli import api, engine, pipeline, watch
+from streams.simulate import simulate_command  # defined beside the load it produces
+
+app = typer.Typer(
+    help="Redline — electronic supervision monitor (电子监察系统).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+for name, command in (
+    ("replay", engine.replay_command),
+    ("validate", engine.validate_command),
+    ("deadline", engine.deadline_command),
+    ("schema", engine.schema_command),
+    ("worker", pipeline.worker_command),
+    ("simulate", simulate_command),
+    ("rebuild-readmodel", pipeline.rebuild_readmodel_command),
+    ("watch", watch.watch_command),
+    ("api", api.api_command),
+):
+    app.command(name)(command)
+app.add_typer(api.token_app, name="token")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

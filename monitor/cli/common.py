@@ -1,0 +1,35 @@
+"""What the command groups share: failing with a message, the settings of ``REDLINE_*``
+variables, and a Redis URL fit for a message."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:  # pydantic loads only for the commands that read settings
+    from monitor.settings import Settings
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``redline: message`` on stderr; the exit to raise, with ``code``."""
+    typer.echo(f"redline: {message}", err=True)
+    return typer.Exit(code)
+
+
+def env_settings() -> Settings:
+    """The settings of this process from ``REDLINE_*`` variables; exit 2 if they are wrong."""
+    from monitor.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+
+
+def without_password(url: str) -> str:
+    """The Redis URL without credentials, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return url
