@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from monitor.timeutil import DAY, HOUR, zone
-from streams.histories import FixedPace, Pace, Phase, Shape
-from streams.histories import case_history as shaped_history
+from streams.simulate.lives import FixedPace, Pace, Phase, Shape
+from streams.simulate.lives import case_history as shaped_history
 
 SHANGHAI = zone("Asia/Shanghai")
 ITEMS = [

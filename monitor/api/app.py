@@ -29,6 +29,7 @@ from monitor.api.bodies import BodyLimits
 from monitor.api.kafka import KafkaLink
 from monitor.api.metrics import ApiMetrics, RequestMetrics
 from monitor.readmodel import ReadModel
+from monitor.retry import Backoff, attempts
 from monitor.settings import Settings
 
 log = logging.getLogger("redline.api")
@@ -36,7 +37,7 @@ log = logging.getLogger("redline.api")
 DEV_INGEST_ID = "dev-ingest"
 DEV_SUPERVISOR_ID = "dev-supervisor"
 REDIS_CONNECT_TIMEOUT_S = 2.0  # a Redis that does not answer is an error, not a hang
-RETRY_DEV_TOKENS_S = 2.0
+DEV_TOKENS_BACKOFF = Backoff(base=0.5, cap=2.0)  # until Redis takes them: up to 0.5 s, 1 s, 2 s
 
 DESCRIPTION = """\
 Redline's HTTP API: window systems send events (`POST /v1/events`, integrator tokens);
@@ -129,17 +130,14 @@ async def _register_dev_tokens(tokens: TokenStore, settings: Settings) -> None:
                 settings.supervisor_token.get_secret_value(),
             )
         )
-    warned = False
-    while wanted:
+    async for attempt in attempts(DEV_TOKENS_BACKOFF):
         try:
             for token_id, name, kind, role, secret in wanted:
                 await tokens.put(token_id, name, kind, secret, role=role)
             return
         except (RedisError, OSError) as exc:
-            if not warned:
+            if attempt.number == 0:
                 log.warning("Redis: dev tokens not registered yet (%s)", type(exc).__name__)
-                warned = True
-            await asyncio.sleep(RETRY_DEV_TOKENS_S)
 
 
 async def _field_problems(_: Request, exc: Exception) -> JSONResponse:

@@ -16,12 +16,14 @@ from collections.abc import Callable, Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from monitor.retry import Backoff, attempts
 from monitor.settings import Settings
 
 log = logging.getLogger("redline.api")
 
 CONNECT_TIMEOUT_S = 10.0
-BACKOFF_S = (0.5, 1.0, 2.0, 5.0)  # between attempts to connect, then every 5 s
+# between attempts to connect: up to 0.5 s, 1 s, 2 s, 4 s, then up to 5 s
+CONNECT_BACKOFF = Backoff(base=0.5, cap=5.0)
 
 
 class KafkaUnavailable(Exception):
@@ -55,24 +57,21 @@ class KafkaLink:
         self._task = asyncio.create_task(self._connect(), name="redline-api-kafka")
 
     async def _connect(self) -> None:
-        attempt = 0
-        while True:
-            producer = self.producer if attempt == 0 else self._new()
+        async for attempt in attempts(CONNECT_BACKOFF):
+            producer = self.producer if attempt.number == 0 else self._new()
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
                     await producer.start()
             except (KafkaError, OSError, TimeoutError) as exc:
                 self.problem = f"cannot reach {self.settings.kafka_bootstrap} ({_name(exc)})"
                 await producer.stop()
-                if attempt == 0:
+                if attempt.number == 0:
                     log.warning("Kafka: %s; ingestion answers 503 until it answers", self.problem)
-                await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
-                attempt += 1
                 continue
             self.producer, self.connected, self.problem = producer, True, ""
             if self._on_connect is not None:
                 self._on_connect(producer)
-            if attempt:
+            if attempt.number:
                 log.warning("Kafka: connected to %s", self.settings.kafka_bootstrap)
             return
 

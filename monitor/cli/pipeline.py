@@ -1,5 +1,5 @@
 """The stream pipeline's commands: ``worker`` and ``rebuild-readmodel`` (``simulate`` is defined
-beside the load it produces, in streams/simulate.py).
+beside the load it produces, in streams/simulate/).
 
 The pipeline's modules load inside each command, so that the engine's commands start without
 faust or Kafka clients."""

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 import pytest
-from histories import (
+from history_strategies import (
     CONFIG,
     NOW_OFFSET,
     PROPERTY_SETTINGS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from histories import CONFIG, NOW_OFFSET, PROPERTY_SETTINGS, START_2025, histories
+from history_strategies import CONFIG, NOW_OFFSET, PROPERTY_SETTINGS, START_2025, histories
 from hypothesis import given
 from hypothesis import strategies as st
 

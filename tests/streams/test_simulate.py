@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from typer.testing import CliRunner
@@ -26,18 +28,12 @@ from monitor.config import Config, ConfigFiles
 from monitor.engine import Engine
 from monitor.events import EventRefused, EventType, parse_event
 from monitor.replay import replay
+from monitor.retry import Backoff
 from monitor.timeutil import parse_instant
-from streams.simulate import (
-    DEMO_CATALOG,
-    DEMO_CENTRES,
-    FaultKind,
-    Line,
-    Load,
-    Role,
-    Schedule,
-    Shares,
-    feed,
-)
+from streams.simulate.load import DEMO_CATALOG, DEMO_CENTRES, Load, Shares
+from streams.simulate.schedule import Schedule, feed
+from streams.simulate.sinks import HttpSink
+from streams.simulate.wire import FaultKind, Line, Role
 
 START_TEXT = "2026-09-28T09:00:00+08:00"
 START = parse_instant(START_TEXT)
@@ -369,11 +365,61 @@ async def test_rate_zero_waits_for_nothing() -> None:
     assert fake.now == 0 and set(fake.sleeps) == {0}
 
 
+# -- the HTTP sink ------------------------------------------------------------------------------
+
+
+async def post_through(answers: list[tuple[int, dict[str, Any]]], tries: int = 5) -> HttpSink:
+    """Two events through an :class:`HttpSink` to a server that gives ``answers`` in turn (with
+    Retry-After: 0 on 429 and 503), and the jitter drawn as 0: nothing really waits."""
+    bodies: list[bytes] = []
+
+    async def events(request: web.Request) -> web.Response:
+        bodies.append(await request.read())
+        status, payload = answers[len(bodies) - 1]
+        headers = {"Retry-After": "0"} if status in (429, 503) else {}
+        return web.json_response(payload, status=status, headers=headers)
+
+    app = web.Application()
+    app.router.add_post("/v1/events", events)
+    server = TestServer(app)
+    await server.start_server()
+    sink = HttpSink(
+        str(server.make_url("/")), "rl_test", backoff=Backoff(0.5, uniform=lambda: 0.0), tries=tries
+    )
+    try:
+        await sink.start()
+        for number in range(2):
+            await sink.send(Line(b"C-1", b'{"n":%d}' % number, Role.EVENT, "case.submitted", 0, 0))
+        await sink.close()
+    finally:
+        await server.close()
+    assert len(bodies) == min(len(answers), tries)
+    assert all(body == b'{"events":[{"n":0},{"n":1}]}' for body in bodies)  # the same body again
+    return sink
+
+
+async def test_busy_answers_are_retried_until_the_events_are_taken() -> None:
+    taken = {"accepted": 2, "duplicate": 0, "refused": 0, "results": []}
+    sink = await post_through([(429, {"detail": "slow down"}), (503, {}), (202, taken)])
+    assert sink.failed == 0 and sink.error is None
+    assert sink.answers == Counter(accepted=2)
+
+
+async def test_still_busy_after_the_last_try_is_a_failure() -> None:
+    sink = await post_through([(503, {})] * 5, tries=3)
+    assert sink.failed == 2 and sink.error == "still 429/503 after retries"
+
+
+async def test_an_error_answer_is_not_retried() -> None:
+    sink = await post_through([(401, {"detail": "unknown token"})])
+    assert sink.failed == 2 and sink.error == "HTTP 401: {'detail': 'unknown token'}"
+
+
 # -- the benchmarks' workload ------------------------------------------------------------------
 
 
 def test_the_benchmark_workload_is_unchanged() -> None:
-    # bench/workload.py now draws its histories from streams.histories: same bytes as before
+    # bench/workload.py now draws its histories from streams.simulate.lives: same bytes as before
     digest = hashlib.sha256(b"\n".join(feed_bytes(300, seed=7))).hexdigest()
     assert digest == "321c4b53721cb603ec74712ae02ee34b09b17893e085f9d748dfa1d12aa5c40a"
 

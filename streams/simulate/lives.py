@@ -1,4 +1,4 @@
-"""Case histories (办件历程): the life of one case as its window system reports it.
+"""Case lives (办件历程): the life of one case as its window system reports it.
 
 One generator serves the benchmarks (``bench/workload.py``) and ``redline simulate``. A
 :class:`Shape` says what a population of cases looks like: items, centres, steps, and how often
