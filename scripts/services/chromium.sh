@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Headless Chromium (and a CJK font) for the /wall browser test (tests/api/test_wall.py):
+# Headless Chromium (and a CJK font) for the /wall browser test (tests/monitor/api/test_wall.py):
 # scripts/services/chromium.sh install|start|stop|status
 # A browser, not a service: the tests launch it themselves, so start and stop do nothing and
 # status only says whether it is installed. All three succeed, so `scripts/services.sh start`

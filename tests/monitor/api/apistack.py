@@ -11,7 +11,7 @@ from monitor.settings import Settings
 @dataclass(frozen=True)
 class ApiStack:
     """Where the API answers, its settings, and a token of each kind (the ``api_stack``
-    fixture of tests/api/conftest.py)."""
+    fixture of tests/monitor/api/conftest.py)."""
 
     base_url: str
     settings: Settings

@@ -29,7 +29,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("chromium") is None, reason="scripts/services.sh install"),
 ]
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 VISIBLE_WITHIN_S = 2.0  # the promise: a red case on the wall within 2 s of its POST
 STALE_S = 4  # the page's ?stale=: seconds without a heartbeat before it says so
 HOUR = 3600
