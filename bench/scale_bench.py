@@ -63,8 +63,8 @@ from monitor.limits import Unit
 from monitor.settings import Settings
 from monitor.snapshot import dump_case, next_change_of
 from monitor.timeutil import DAY, HOUR
+from streams.kit.timers import Timers
 from streams.readmodel import ReadModel
-from streams.timers import Timers
 from streams.topics import ensure_topics
 from tests.stack import (
     OPENING,
