@@ -21,10 +21,10 @@ from tests.stack import (
     WorkerProcess,
     event,
     eventually,
-    from_the_start,
     isolated_settings,
     produce,
 )
+from tests.streams.topicends import all_committed, read_to_end
 
 pytestmark = pytest.mark.integration
 CASES = 24
@@ -46,11 +46,12 @@ async def two_members_stable(settings: Settings) -> bool | None:
 
 
 async def alert_records(settings: Settings) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    async with from_the_start(settings, settings.alerts_topic) as consumer:
-        while batch := await consumer.getmany(timeout_ms=2000):
-            records += [json.loads(m.value) for ms in batch.values() for m in ms]
-    return records
+    """Every alert record, once the workers have handled and committed every input: nothing
+    more comes without new input (proven by end offsets, not by a quiet while)."""
+    inputs = [settings.events_topic, settings.ticks_topic, settings.commands_topic]
+    await eventually(lambda: all_committed(settings.kafka_bootstrap, settings.app_id, inputs))
+    records = await read_to_end(settings.kafka_bootstrap, settings.alerts_topic)
+    return [json.loads(record.value) for record in records]
 
 
 async def test_the_survivor_takes_over_without_losing_state_or_alerts(
