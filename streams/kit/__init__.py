@@ -33,8 +33,10 @@ A second app, in outline (its own topics, table and logic)::
                 store.partition = partition
                 with writing_for(group[-1]):
                     ...  # the app's logic: reads and writes ``store``, arms ``timers``
-            deliveries = [...]  # await publisher.publish(topic, partition, records) for each
+            deliveries = [...]  # await publisher.publish(topic, partition, records), each
             sent = await changelog.publish(store.take_changes())
-            await asyncio.gather(*(d.future for d in deliveries + sum(sent.values(), [])))
+            for changes in sent.values():
+                deliveries += changes
+            await asyncio.gather(*(delivery.future for delivery in deliveries))
             changelog.mark_persisted(sent)  # then faust acknowledges the batch
 """
