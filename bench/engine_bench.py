@@ -19,8 +19,8 @@ from monitor.clock import Clock, Timelines
 from monitor.config import Config, ConfigFiles
 from monitor.engine import Engine
 from monitor.events import parse_event
+from monitor.gctuning import tune_gc
 from monitor.limits import parse_limit
-from monitor.process import tune_gc
 from monitor.timeutil import zone
 
 CATALOG = Path(__file__).resolve().parents[1] / "monitor" / "data" / "catalog.yaml"

@@ -7,7 +7,7 @@ fired them, and its snapshot produced to the table's changelog topic exactly as 
 writes it (key = case id, value = partition + ``dump_case``), on the partition its events hash
 to (aiokafka's murmur2 partitioner). A worker started on an empty data directory then does what
 a replacement machine does: restores every case from the changelog, re-arms one timer per case
-(``rearm`` in ``streams/app.py``) and resumes its streams.
+(``rearm_after_rebalance`` in ``streams/kit/rebalance.py``) and resumes its streams.
 
 Measured, in one run:
 
@@ -67,7 +67,7 @@ from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 from monitor.snapshot import dump_case, next_change_of
 from monitor.timeutil import DAY, HOUR
-from streams.timers import Timers
+from streams.kit.timers import Timers
 from streams.topics import ensure_topics
 
 PROBES = 2_000
@@ -76,7 +76,7 @@ SETTLE_S = 5.0  # after the canary, before reading RSS: lets the startup garbage
 STUCK_S = 60.0  # a canary not processed this long after "Worker ready" never will be
 BATCH_BYTES = 512 * 1024  # per produce request; under the broker's 1 MiB message.max.bytes
 IN_FLIGHT = 64  # produce batches awaited at most, so seeding memory stays flat
-_PARTITION = struct.Struct(">i")  # the table value's prefix (streams.app.TableStore)
+_PARTITION = struct.Struct(">i")  # the table value's prefix (streams.kit.tablestore.TableStore)
 _LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
 
 

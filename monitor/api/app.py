@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from monitor.api import health, ingest, reads
+from monitor.api import health, ingest, routers
 from monitor.api.auth import Role, TokenStore
 from monitor.api.bodies import BodyLimits
 from monitor.api.kafka import KafkaLink
@@ -94,7 +94,7 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
     app.add_exception_handler(RedisError, _redis_down(settings))
     app.include_router(ingest.router)
     app.include_router(health.router)
-    app.include_router(reads.router)
+    app.include_router(routers.router)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
 

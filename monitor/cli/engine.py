@@ -16,8 +16,8 @@ from monitor.clock import Clock, Timelines
 from monitor.config import DEFAULT_CALENDAR, DEFAULT_TIMEZONE, ConfigError, ConfigFiles
 from monitor.engine import Engine
 from monitor.events import dumps_schema
+from monitor.gctuning import tune_gc
 from monitor.limits import LimitError, parse_limit
-from monitor.process import tune_gc
 from monitor.replay import dumps_case, replay, validate_lines
 from monitor.timeutil import InstantError, parse_instant, zone
 

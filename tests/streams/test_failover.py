@@ -12,13 +12,14 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
-from bench.feeds import OPENING, SHANGHAI, event, from_the_start, produce
+from bench.feeds import OPENING, SHANGHAI, event, produce
 from bench.processes import WorkerProcess
 from bench.runs import isolated_settings
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 from streams.topics import ensure_topics
-from tests.stack import eventually
+from tests.stack import eventually, once_changed
+from tests.streams.topicends import all_committed, read_to_end
 
 pytestmark = pytest.mark.integration
 CASES = 24
@@ -40,11 +41,12 @@ async def two_members_stable(settings: Settings) -> bool | None:
 
 
 async def alert_records(settings: Settings) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    async with from_the_start(settings, settings.alerts_topic) as consumer:
-        while batch := await consumer.getmany(timeout_ms=2000):
-            records += [json.loads(m.value) for ms in batch.values() for m in ms]
-    return records
+    """Every alert record, once the workers have handled and committed every input: nothing
+    more comes without new input (proven by end offsets, not by a quiet while)."""
+    inputs = [settings.events_topic, settings.ticks_topic, settings.commands_topic]
+    await eventually(lambda: all_committed(settings.kafka_bootstrap, settings.app_id, inputs))
+    records = await read_to_end(settings.kafka_bootstrap, settings.alerts_topic)
+    return [json.loads(record.value) for record in records]
 
 
 async def test_the_survivor_takes_over_without_losing_state_or_alerts(
@@ -69,7 +71,7 @@ async def test_the_survivor_takes_over_without_losing_state_or_alerts(
             red = [v for v in views if v is not None and v["light"] == "red"]
             return red if len(red) == CASES else None
 
-        await eventually(all_red, timeout=90)
+        await once_changed(read_model, all_red, timeout=90)
         first.kill()  # SIGKILL: no goodbye to the group, nothing flushed on purpose
 
         done_at = int(time.time())
@@ -82,7 +84,7 @@ async def test_the_survivor_takes_over_without_losing_state_or_alerts(
             done = [v for v in views if v is not None and v["status"] == "completed"]
             return done if len(done) == CASES else None
 
-        views = await eventually(all_completed, timeout=120)  # the survivor took over
+        views = await once_changed(read_model, all_completed, timeout=120)  # the survivor took over
         for view in views:  # no state lost: the acceptance from before the kill is there
             assert view["accepted_at"] == SHANGHAI.format(accepted)
             assert view["breached"] is True and view["on_time"] is False

@@ -20,7 +20,7 @@ from monitor.settings import Settings
 from streams.rebuild import rebuild_read_model
 from streams.topics import ensure_topics
 from streams.tracker import REASON_HEADER
-from tests.stack import eventually
+from tests.stack import once_changed
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ async def test_the_spec_example_reaches_the_read_model_red(
         case = await read_model.case("E2E-SPEC")
         return case if case and case["light"] == "red" else None
 
-    case = await eventually(red)
+    case = await once_changed(read_model, red)
     assert case["deadline"] == "2026-10-11T00:00:00+08:00" and case["breached"] is True
     overdue = [a for a in case["alerts"] if a["kind"] == "deadline_overdue"]
     assert overdue[0]["fired_at"] == "2026-10-11T00:00:00+08:00"  # event time, not arrival
@@ -80,7 +80,7 @@ async def test_a_deadline_seconds_away_turns_red_at_its_instant(
     async def seen() -> dict[str, Any] | None:
         return await read_model.case("E2E-SOON")
 
-    before = await eventually(seen)
+    before = await once_changed(read_model, seen)
     assert before["light"] in ("green", "yellow")  # yellow: 0.8 of the hour is long past
     assert before["deadline"] == SHANGHAI.format(deadline)
 
@@ -88,7 +88,7 @@ async def test_a_deadline_seconds_away_turns_red_at_its_instant(
         case = await read_model.case("E2E-SOON")
         return case if case and case["light"] == "red" else None
 
-    case = await eventually(red, timeout=30)
+    case = await once_changed(read_model, red, timeout=30)
     assert time.time() >= deadline, "red only once the deadline has passed"
     overdue = [a for a in case["alerts"] if a["kind"] == "deadline_overdue"]
     assert overdue[0]["fired_at"] == SHANGHAI.format(deadline)
@@ -124,7 +124,7 @@ async def test_bad_input_goes_to_the_dead_letter_topic_and_the_worker_goes_on(
     async def after() -> dict[str, Any] | None:
         return await read_model.case("E2E-AFTER")
 
-    assert (await eventually(after))["status"] == "submitted"  # still consuming
+    assert (await once_changed(read_model, after))["status"] == "submitted"  # still consuming
     health = {source.source: source for source in await read_model.sources()}
     assert health["(unknown)"].refused >= 1  # the broken JSON names no source
     assert health["win-e2e"].refused >= 2  # the unknown type and the unknown item
@@ -157,7 +157,7 @@ async def test_a_flushed_read_model_is_rebuilt_from_kafka_as_it_was(
             "ranking": await read_model.department_ranking(),
         }
 
-    before = await eventually(settled)
+    before = await once_changed(read_model, settled)
     assert await read_model.case("E2E-R1") is not None
     await read_model.flush()
     assert await read_model.case("E2E-R1") is None

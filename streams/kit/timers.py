@@ -4,23 +4,16 @@ No periodic scan over cases. Each owned partition keeps its cases' next change i
 buckets of one second, with a heap of the bucket instants; a tick pops the buckets that are due.
 An idle tick costs one heap peek per owned partition, however many cases are open. A case
 re-armed with a new instant simply moves: stale bucket entries are skipped when popped.
+
+The timers hold no clock: :class:`~streams.kit.ticker.Ticker` pops them just after each whole
+second, and :func:`~streams.kit.rebalance.rearm_after_rebalance` rebuilds them from the store
+after each rebalance. A key is any string the app arms (the worker's are case ids).
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-
-# How long after each whole second the timer runs: deadlines are whole seconds, so running just
-# after one turns every case due at it into a tick at once.
-TICK_LAG_S = 0.005
-
-
-def until_next_tick(now: float) -> float:
-    """Seconds from ``now`` (epoch seconds) to the next run of the timer: ``TICK_LAG_S`` after
-    the next whole second. A timer that merely ran once a second from the worker's start ran at
-    a random phase, and every deadline turned red that phase late (0.95 s in one benchmark)."""
-    return 1.0 - now % 1.0 + TICK_LAG_S
 
 
 class PartitionTimers:

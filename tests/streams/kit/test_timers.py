@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.timers import TICK_LAG_S, PartitionTimers, Timers, until_next_tick
+from streams.kit.timers import PartitionTimers, Timers
 
 
 def test_a_case_comes_out_at_its_instant_once() -> None:
@@ -79,12 +79,3 @@ def test_pops_match_the_latest_arming(plan: list[tuple[str, int | None]], ticks:
             assert expected[case_id] == instant <= now
             popped[case_id] = now
     assert set(popped) == set(expected)
-
-
-@given(st.floats(min_value=1_600_000_000, max_value=4_000_000_000, allow_nan=False))
-def test_the_timer_runs_just_after_the_next_whole_second(now: float) -> None:
-    delay = until_next_tick(now)
-    assert TICK_LAG_S < delay <= 1 + TICK_LAG_S
-    # it wakes TICK_LAG_S past a whole second (float rounding aside)
-    woken = now + delay - TICK_LAG_S
-    assert abs(woken - round(woken)) < 1e-6
