@@ -149,7 +149,8 @@ def memory_per_open_case(cases: int) -> list[Figure]:
     open_cases = sum(1 for case in engine.cases.values() if case.is_open)
     facts = [fact for case in engine.cases.values() for fact in case.facts]
     history = sum(
-        sys.getsizeof(fact) + sys.getsizeof(fact[2]) + sys.getsizeof(fact[4]) for fact in facts
+        sys.getsizeof(fact) + sys.getsizeof(fact.event_id) + sys.getsizeof(fact.raw)
+        for fact in facts
     )
     index = sys.getsizeof(engine.event_ids) + sum(sys.getsizeof(k) for k in engine.event_ids)
     per_event = len(events) / max(open_cases, 1)

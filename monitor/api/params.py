@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final
 from fastapi import HTTPException, Query, status
 
 from monitor.api.auth import Principal
-from monitor.case import Light
+from monitor.casetypes import Light
 from monitor.timeutil import Zone, zone
 from streams.readmodel import (
     CursorError,
