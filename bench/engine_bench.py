@@ -21,7 +21,7 @@ from monitor.engine import Engine
 from monitor.events import parse_event
 from monitor.limits import parse_limit
 from monitor.process import tune_gc
-from monitor.timeutil import zone
+from monitor.timeutil import DAY, zone
 
 CATALOG = Path(__file__).resolve().parents[1] / "monitor" / "data" / "catalog.yaml"
 
@@ -117,7 +117,7 @@ def deadline_rate(count: int) -> Figure:
     limit = parse_limit("20wd")
     timeline = timelines[limit.unit]
     rng = random.Random(3)
-    starts = [START - 365 * 86_400 + rng.randrange(3 * 365 * 86_400) for _ in range(count)]
+    starts = [START - 365 * DAY + rng.randrange(3 * 365 * DAY) for _ in range(count)]
 
     def compute() -> None:
         for start in starts:

@@ -26,7 +26,7 @@ import httpx
 
 from bench.engine_bench import Figure, percentiles, quantile
 from monitor.settings import Settings
-from monitor.timeutil import zone
+from monitor.timeutil import HOUR, zone
 from streams.topics import ensure_topics
 from tests.api.apistack import ApiProcess, api_settings, dev_secret
 from tests.stack import isolated_settings
@@ -39,7 +39,7 @@ ITEMS = ("FOOD-LICENSE", "BIZ-REG", "PRINT-SEAL", "BUILD-PERMIT")
 def _bodies(prefix: str, requests: int, batch: int) -> list[bytes]:
     """``requests`` bodies of ``batch`` new events each, encoded in advance (the client's
     cost is not what is measured)."""
-    at = SHANGHAI.format(int(time.time()) - 3600)
+    at = SHANGHAI.format(int(time.time()) - HOUR)
     bodies = []
     for r in range(requests):
         events = []

@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.engine_bench import Figure, percentiles
 from bench.pipeline_bench import _produce
 from monitor.settings import Settings
-from monitor.timeutil import parse_instant
+from monitor.timeutil import HOUR, parse_instant
 from streams.topics import ensure_topics
 from tests.stack import OPENING, WorkerProcess, event, from_the_start, isolated_settings
 
@@ -63,7 +63,7 @@ def run(
                     f"LAT-{n:07d}",
                     1,
                     "accepted",
-                    first + n % SPREAD_S - 3600,
+                    first + n % SPREAD_S - HOUR,
                     **OPENING,
                     data={"promised": "1h"},
                 )[1]
