@@ -21,15 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
-from monitor.casetypes import (
-    ORDER,
-    Fact,
-    Outcome,
-    Rules,
-    Status,
-    Terms,
-    fact_of,
-)
+from monitor.casetypes import ORDER, Fact, Outcome, Rules, Status, Terms, fact_of
 
 # Public names here (``as``) for streams/readmodel.py and streams/commands.py only, until they
 # are moved and import them from monitor.casetypes; then plain imports again.
