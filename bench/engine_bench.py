@@ -21,7 +21,7 @@ from monitor.engine import Engine
 from monitor.events import parse_event
 from monitor.gctuning import tune_gc
 from monitor.limits import parse_limit
-from monitor.timeutil import zone
+from monitor.timeutil import DAY, zone
 
 CATALOG = Path(__file__).resolve().parents[1] / "monitor" / "data" / "catalog.yaml"
 
@@ -117,7 +117,7 @@ def deadline_rate(count: int) -> Figure:
     limit = parse_limit("20wd")
     timeline = timelines[limit.unit]
     rng = random.Random(3)
-    starts = [START - 365 * 86_400 + rng.randrange(3 * 365 * 86_400) for _ in range(count)]
+    starts = [START - 365 * DAY + rng.randrange(3 * 365 * DAY) for _ in range(count)]
 
     def compute() -> None:
         for start in starts:
@@ -149,7 +149,8 @@ def memory_per_open_case(cases: int) -> list[Figure]:
     open_cases = sum(1 for case in engine.cases.values() if case.is_open)
     facts = [fact for case in engine.cases.values() for fact in case.facts]
     history = sum(
-        sys.getsizeof(fact) + sys.getsizeof(fact[2]) + sys.getsizeof(fact[4]) for fact in facts
+        sys.getsizeof(fact) + sys.getsizeof(fact.event_id) + sys.getsizeof(fact.raw)
+        for fact in facts
     )
     index = sys.getsizeof(engine.event_ids) + sum(sys.getsizeof(k) for k in engine.event_ids)
     per_event = len(events) / max(open_cases, 1)

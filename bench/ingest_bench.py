@@ -28,7 +28,7 @@ from bench.engine_bench import Figure, percentiles, quantile
 from bench.processes import ApiProcess, dev_secret
 from bench.runs import api_settings, isolated_settings
 from monitor.settings import Settings
-from monitor.timeutil import zone
+from monitor.timeutil import HOUR, zone
 from streams.topics import ensure_topics
 
 SHANGHAI = zone("Asia/Shanghai")
@@ -39,7 +39,7 @@ ITEMS = ("FOOD-LICENSE", "BIZ-REG", "PRINT-SEAL", "BUILD-PERMIT")
 def _bodies(prefix: str, requests: int, batch: int) -> list[bytes]:
     """``requests`` bodies of ``batch`` new events each, encoded in advance (the client's
     cost is not what is measured)."""
-    at = SHANGHAI.format(int(time.time()) - 3600)
+    at = SHANGHAI.format(int(time.time()) - HOUR)
     bodies = []
     for r in range(requests):
         events = []

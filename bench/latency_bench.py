@@ -19,7 +19,7 @@ from bench.pipeline_bench import _produce
 from bench.processes import WorkerProcess
 from bench.runs import isolated_settings
 from monitor.settings import Settings
-from monitor.timeutil import parse_instant
+from monitor.timeutil import HOUR, parse_instant
 from streams.topics import ensure_topics
 
 SPREAD_S = 30
@@ -65,7 +65,7 @@ def run(
                     f"LAT-{n:07d}",
                     1,
                     "accepted",
-                    first + n % SPREAD_S - 3600,
+                    first + n % SPREAD_S - HOUR,
                     **OPENING,
                     data={"promised": "1h"},
                 )[1]

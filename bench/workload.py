@@ -64,7 +64,7 @@ def feed(cases: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     """Events of ``cases`` cases, interleaved roughly in time order, as a live feed would be."""
     rng = random.Random(seed)
     histories = [
-        case_history(rng, f"B{index:07d}", START + rng.randrange(300 * 86_400))
+        case_history(rng, f"B{index:07d}", START + rng.randrange(300 * DAY))
         for index in range(cases)
     ]
     merged = sorted(

@@ -19,8 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from monitor.configfile import Where, parse_mapping, parse_yaml, read_text
 from monitor.timeutil import DAY
 
 FIRST_YEAR = 2000
@@ -30,6 +29,7 @@ _FIRST_DAY = (date(FIRST_YEAR, 1, 1) - _EPOCH).days
 _END_DAY = (date(END_YEAR, 1, 1) - _EPOCH).days
 _FESTIVALS = ("chinese_new_years_eve", "spring_festival", "qingming", "dragon_boat", "mid_autumn")
 _FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))  # 元旦, 劳动节, 国庆节
+_YEAR_FIELDS = ("calendar", "year", "source", "holidays", "workdays")
 
 
 class CalendarError(ValueError):
@@ -186,78 +186,69 @@ def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:
     festivals: dict[int, dict[str, date]] = {}
     for entry in sorted(data.iterdir(), key=lambda e: e.name):
         if entry.name == "cn-festivals.yaml":
-            festivals = _parse_festivals(entry.name, yaml.safe_load(entry.read_text("utf-8")))
+            raw = parse_yaml(entry.name, entry.read_text("utf-8"), CalendarError)
+            festivals = _parse_festivals(entry.name, raw)
         elif entry.name.endswith(".yaml"):
             shipped.append(parse_year_file(entry.name, entry.read_text("utf-8"), origin="shipped"))
-    loaded = [parse_year_file(str(p), p.read_text("utf-8"), origin=str(p)) for p in extra_files]
+    loaded = [
+        parse_year_file(str(p), read_text(p, CalendarError), origin=str(p)) for p in extra_files
+    ]
     return Calendars([*shipped, *loaded], festivals)
 
 
 def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:
     """Validate one year file (SPEC §2 format); errors name the file and the field."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CalendarError(f"{name}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise CalendarError(
-            f"{name}: must be a mapping with calendar, year, source, holidays, workdays"
-        )
-    unknown = set(raw) - {"calendar", "year", "source", "holidays", "workdays"}
-    if unknown:
-        raise CalendarError(f"{name}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    raw = parse_mapping(name, text, CalendarError, _YEAR_FIELDS)
+    where = Where(CalendarError, name)
+    where.only(raw, _YEAR_FIELDS)
     calendar_id = raw.get("calendar", "cn")
     if not isinstance(calendar_id, str) or not calendar_id:
-        raise CalendarError(f"{name}: calendar: must be a non-empty string such as cn")
+        raise where.error("calendar", "must be a non-empty string such as cn")
     year = raw.get("year")
     if not isinstance(year, int) or not FIRST_YEAR <= year < END_YEAR:
-        raise CalendarError(
-            f"{name}: year: must be a whole number from {FIRST_YEAR} to {END_YEAR - 1}"
-        )
+        raise where.error("year", f"must be a whole number from {FIRST_YEAR} to {END_YEAR - 1}")
     source = raw.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise CalendarError(f"{name}: source: must name the notice the schedule comes from")
-    holidays = _dates(name, "holidays", raw.get("holidays", []), year)
-    workdays = _dates(name, "workdays", raw.get("workdays", []), year)
+        raise where.error("source", "must name the notice the schedule comes from")
+    holidays = _dates(where, "holidays", raw.get("holidays", []), year)
+    workdays = _dates(where, "workdays", raw.get("workdays", []), year)
     for day in sorted(workdays):
         if day.weekday() < 5:
-            raise CalendarError(
-                f"{name}: workdays: {day.isoformat()} is a {day.strftime('%A')}; "
-                "make-up working days are weekend days"
+            raise where.error(
+                "workdays",
+                f"{day.isoformat()} is a {day.strftime('%A')}; make-up working days are weekend "
+                "days",
             )
     both = holidays & workdays
     if both:
-        raise CalendarError(
-            f"{name}: {min(both).isoformat()} is listed in both holidays and workdays"
-        )
+        raise where.error(f"{min(both).isoformat()} is listed in both holidays and workdays")
     return YearSchedule(calendar_id, year, source.strip(), holidays, workdays, origin)
 
 
-def _dates(name: str, key: str, values: Any, year: int) -> frozenset[date]:
+def _dates(where: Where, key: str, values: Any, year: int) -> frozenset[date]:
     if not isinstance(values, list):
-        raise CalendarError(f"{name}: {key}: must be a list of YYYY-MM-DD dates")
+        raise where.error(key, "must be a list of YYYY-MM-DD dates")
     days = set()
     for position, value in enumerate(values):
         try:
             day = value if isinstance(value, date) else date.fromisoformat(str(value))
         except ValueError:
-            raise CalendarError(
-                f"{name}: {key}[{position}]: {value!r} is not a YYYY-MM-DD date"
-            ) from None
+            raise where.error(f"{key}[{position}]", f"{value!r} is not a YYYY-MM-DD date") from None
         if day.year != year:
-            raise CalendarError(f"{name}: {key}[{position}]: {day.isoformat()} is not in {year}")
+            raise where.error(f"{key}[{position}]", f"{day.isoformat()} is not in {year}")
         days.add(day)
     return frozenset(days)
 
 
 def _parse_festivals(name: str, raw: Any) -> dict[int, dict[str, date]]:
+    where = Where(CalendarError, name)
     years = raw.get("years") if isinstance(raw, dict) else None
     if not isinstance(years, dict):
-        raise CalendarError(f"{name}: years: must map each year to its festival dates")
+        raise where.error("years", "must map each year to its festival dates")
     table: dict[int, dict[str, date]] = {}
     for year, dates in years.items():
         if not isinstance(dates, dict) or set(dates) != set(_FESTIVALS):
-            raise CalendarError(f"{name}: years.{year}: needs exactly {', '.join(_FESTIVALS)}")
+            raise where.error(f"years.{year}", f"needs exactly {', '.join(_FESTIVALS)}")
         table[int(year)] = {
             key: value if isinstance(value, date) else date.fromisoformat(str(value))
             for key, value in dates.items()

@@ -9,21 +9,31 @@ resolved as ``corrected``.
 Time only moves forward through :meth:`Case.advance`: every clock threshold between the case's
 time and the new instant fires at its own instant, in order, so alert instants are event time
 (the deadline instant, or the offending event's ``occurred_at``), never processing time.
+
+The case's vocabulary (status, light, facts, terms) is :mod:`monitor.casetypes`; what a case
+shows (its view, timeline and clocks, each alert) is :mod:`monitor.caseview`.
 """
 
 from __future__ import annotations
 
 import bisect
-import json
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from enum import Enum, StrEnum
-from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
-from monitor.alert import KIND_RULES, Alert, AlertKind, AlertStatus, Resolution
-from monitor.clock import Clock, Timelines
+from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
+from monitor.casetypes import (
+    ORDER,
+    Command,
+    Fact,
+    Light,
+    Outcome,
+    Rules,
+    Status,
+    SupervisorAction,
+    Terms,
+    fact_of,
+)
+from monitor.clock import Clock
 from monitor.config import Item
 from monitor.events import (
     Accepted,
@@ -37,101 +47,13 @@ from monitor.events import (
     SuspendReason,
     parse_event,
 )
-from monitor.limits import Limit
-from monitor.timeutil import zone
-
-ORDER = {event_type: rank for rank, event_type in enumerate(EventType)}
 
 
-class Status(StrEnum):
-    """Where a case stands (SPEC §6)."""
-
-    SUBMITTED = "submitted"  # not yet accepted
-    OPEN = "open"
-    COMPLETED = "completed"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-
-
-class Light(StrEnum):
-    """The colour a supervisor sees."""
-
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-    SUSPENDED = "suspended"
-    CLOSED = "closed"
-
-
-class Outcome(Enum):
-    """What became of one event offered to a case."""
-
-    APPLIED = "accepted"
-    DUPLICATE = "duplicate"  # same (source, event_id), same content: ignored
-    CONFLICT = "conflict"  # same (source, event_id), different content: refused
-
-
-class Command(Enum):
-    ACKNOWLEDGE = "ack"
-    CANCEL = "cancel"
-
-
-Fact = tuple[int, int, str, str, bytes]
-"""One accepted event as a case keeps it: ``(occurred_at, type order, event_id, source, JSON)``.
-
-A plain tuple sorts in event-time order (ties within a second follow the order of the contract's
-type table, then the event id) and costs a few hundred bytes: the event itself is kept as its
-JSON and parsed again only when the case is replayed."""
-
-
-def fact_of(event: AnyEvent, raw: bytes | None = None) -> Fact:
-    """The fact of an event, keeping ``raw`` (the bytes it arrived as) when the caller has them."""
-    blob = (
-        raw if raw is not None else event.__pydantic_serializer__.to_json(event, exclude_none=True)
-    )
-    return (event.occurred_at, ORDER[event.type], event.event_id, sys.intern(event.source), blob)
-
-
-@dataclass(frozen=True, slots=True)
-class SupervisorAction:
-    """An acknowledgement or cancellation of one alert, kept so a replay keeps it too."""
+class Threshold(NamedTuple):
+    """The earliest clock threshold still to fire: its instant and what fires then."""
 
     at: int
-    alert_id: str
-    command: Command
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Terms:
-    """What a case is measured against, fixed from its catalog item when first seen."""
-
-    center: str
-    department: str
-    item: Item
-    promised: Limit
-    statutory: Limit
-    yellow_at: Fraction
-    timelines: Timelines
-    zone_name: str
-    # yellow_at as (numerator, denominator): thresholds are computed exactly, in integers
-    yellow_ratio: tuple[int, int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        ratio = (self.yellow_at.numerator, self.yellow_at.denominator)
-        object.__setattr__(self, "yellow_ratio", ratio)
-
-
-class Rules:
-    """What cases need from the configuration: items, thresholds, timelines per centre."""
-
-    def __init__(
-        self,
-        item: Callable[[str], Item | None],
-        terms: Callable[[str, str | None, Item, Accepted | None], Terms],
-    ) -> None:
-        self.item = item
-        self.terms = terms
+    fire: Callable[[int], None]
 
 
 _SLOT_WARNING = "warning"
@@ -148,8 +70,8 @@ class Case:
 
     __slots__ = (
         "_changes",
-        "_described",
         "_next",
+        "_stale",
         "accepted_at",
         "actions",
         "active",
@@ -159,6 +81,7 @@ class Case:
         "closed_deadline",
         "closed_statutory",
         "deemed",
+        "described",
         "explicit",
         "extended_s",
         "facts",
@@ -191,8 +114,9 @@ class Case:
         self.time = 0
         self.alerts: dict[str, Alert] = {}
         self._changes: dict[str, Alert] = {}
-        # each event's (type, data) for the timeline, by its bytes: parsed once per case held
-        self._described: dict[bytes, tuple[str, Any]] = {}
+        # each event's (type, data) for the timeline view, by its bytes: parsed once per case
+        # held (monitor.caseview)
+        self.described: dict[bytes, tuple[str, Any]] = {}
         self._reset()
 
     # -- state ------------------------------------------------------------------------------
@@ -220,7 +144,8 @@ class Case:
         self.closed_statutory: int | None = None
         self.handler: str | None = None
         self.window: str | None = None
-        self._next: tuple[int, int, Callable[[int], None]] | bool | None = True  # True: stale
+        self._next: Threshold | None = None
+        self._stale = True  # _next is to be found again: the state changed
 
     @property
     def is_open(self) -> bool:
@@ -236,12 +161,12 @@ class Case:
         facts = self.facts
         if fact is None:
             fact = fact_of(event)
-        event_id, source = fact[2], fact[3]
+        event_id, source = fact.event_id, fact.source
         for known in facts:
-            if known[2] == event_id and known[3] == source:
-                same = known[4] == fact[4] or parse_event(known[4]) == event
+            if known.event_id == event_id and known.source == source:
+                same = known.raw == fact.raw or parse_event(known.raw) == event
                 return Outcome.DUPLICATE if same else Outcome.CONFLICT
-        at = fact[0]
+        at = fact.at
         if at >= self.time and (not facts or fact > facts[-1]):
             self.advance(at)
             facts.append(fact)
@@ -253,7 +178,7 @@ class Case:
 
     def has_event(self, source: str, event_id: str) -> bool:
         """Whether this case holds the event ``(source, event_id)``."""
-        return any(fact[2] == event_id and fact[3] == source for fact in self.facts)
+        return any(fact.event_id == event_id and fact.source == source for fact in self.facts)
 
     def act(self, action: SupervisorAction) -> Alert | None:
         """Acknowledge or cancel one alert of this case (a supervisor's 督办 decision)."""
@@ -271,19 +196,18 @@ class Case:
         """Let time run to ``instant``: every threshold reached on the way fires at its instant."""
         while True:
             due = self._due()
-            if due is None or due[0] > instant:
+            if due is None or due.at > instant:
                 break
-            at, _, fire = due
-            self.time = max(self.time, at)
-            fire(self.time)
-            self._next = True
+            self.time = max(self.time, due.at)
+            due.fire(self.time)
+            self._stale = True
         if instant > self.time:
             self.time = instant
 
     def next_change(self) -> int | None:
         """The next instant at which the light or the alerts change if no event arrives."""
         due = self._due()
-        return None if due is None else max(due[0], self.time)
+        return None if due is None else max(due.at, self.time)
 
     def take_changes(self) -> list[Alert]:
         """Alerts raised, resolved, acknowledged or corrected since the last call."""
@@ -305,13 +229,13 @@ class Case:
         actions = iter(self.actions)
         action = next(actions, None)
         for fact in self.facts:
-            at = fact[0]
+            at = fact.at
             while action is not None and action.at < at:
                 self.advance(action.at)
                 self._act(action)
                 action = next(actions, None)
             self.advance(at)
-            self._apply(at, parse_event(fact[4]))
+            self._apply(at, parse_event(fact.raw))
         while action is not None:
             self.advance(action.at)
             self._act(action)
@@ -335,7 +259,7 @@ class Case:
             self.handler = event.handler
         if event.window is not None:
             self.window = event.window
-        self._next = True
+        self._stale = True
         _HANDLERS[event.type](self, at, event)
 
     def _on_submitted(self, at: int, event: AnyEvent) -> None:
@@ -561,33 +485,32 @@ class Case:
         if accepted is None:
             # Limits given at acceptance apply from the start, also to a deemed acceptance.
             rank = ORDER[EventType.ACCEPTED]
-            first = next((fact for fact in self.facts if fact[1] == rank), None)
-            accepted = parse_event(first[4]) if first else None  # type: ignore[assignment]
+            first = next((fact for fact in self.facts if fact.rank == rank), None)
+            accepted = parse_event(first.raw) if first else None  # type: ignore[assignment]
         self.terms = self.rules.terms(event.center, event.department, item, accepted)
         return self.terms
 
     # -- thresholds -------------------------------------------------------------------------
 
-    def _due(self) -> tuple[int, int, Callable[[int], None]] | None:
-        """The earliest threshold still to fire, as (instant, order, action); cached until the
-        state changes."""
-        cached = self._next
-        if cached is not True:
-            return cached  # type: ignore[return-value]
-        best: tuple[int, int, Callable[[int], None]] | None = None
-        for candidate in self._candidates():  # in order: the first of equal instants wins
-            at = candidate[0]
-            if at is not None and (best is None or at < best[0]):
-                best = candidate  # type: ignore[assignment]  # at is not None
-        self._next = best
+    def _due(self) -> Threshold | None:
+        """The earliest threshold still to fire; cached until the state changes."""
+        if not self._stale:
+            return self._next
+        best: Threshold | None = None
+        for at, fire in self._candidates():  # in order: the first of equal instants wins
+            if at is not None and (best is None or at < best.at):
+                best = Threshold(at, fire)
+        self._next, self._stale = best, False
         return best
 
-    def _candidates(self) -> list[tuple[int | None, int, Callable[[int], None]]]:
-        found: list[tuple[int | None, int, Callable[[int], None]]] = []
+    def _candidates(self) -> list[tuple[int | None, Callable[[int], None]]]:
+        """Every threshold the state still has, as (instant, what fires), in the order that
+        decides between equal instants; the instant is None while its clock is paused."""
+        found: list[tuple[int | None, Callable[[int], None]]] = []
         status = self.status
         if status is Status.SUBMITTED:
             if self.intake is not None:
-                found.append((self.intake.deadline, 0, self._intake_ran_out))
+                found.append((self.intake.deadline, self._intake_ran_out))
             return found
         if status is not Status.OPEN or self.closed_at is not None:
             return found
@@ -600,17 +523,17 @@ class Case:
                 # A case already past its deadline when this state began (deemed acceptance, a
                 # short extension) goes straight to red, without a yellow at the same instant.
                 if threshold < promised.budget and (deadline is None or deadline > self.time):
-                    found.append((promised.instant_for(threshold), 1, self._turn_yellow))
-            found.append((deadline, 2, self._turn_red))
+                    found.append((promised.instant_for(threshold), self._turn_yellow))
+            found.append((deadline, self._turn_red))
         if self.statutory is not None and _SLOT_STATUTORY not in active:
-            found.append((self.statutory.deadline, 3, self._statutory_passed))
+            found.append((self.statutory.deadline, self._statutory_passed))
         if self.materials is not None and _SLOT_MATERIALS not in active:
-            found.append((self.materials.deadline, 4, self._materials_overdue))
+            found.append((self.materials.deadline, self._materials_overdue))
         for step, clock in self.steps.items():
             if clock is not None and _SLOT_STEP + step not in active:
-                found.append((clock.deadline, 5, _StepDue(self, step)))
+                found.append((clock.deadline, _StepDue(self, step)))
         if self.suspension is not None and _SLOT_SUSPENSION not in active:
-            found.append((self.suspension.deadline, 6, self._suspension_overdue))
+            found.append((self.suspension.deadline, self._suspension_overdue))
         return found
 
     def _yellow_threshold(self, clock: Clock) -> int:
@@ -717,7 +640,7 @@ class Case:
             alert.resolve(action.at, Resolution.CANCELLED, action.note)
         self._changes[alert.id] = alert
 
-    # -- view -------------------------------------------------------------------------------
+    # -- light ------------------------------------------------------------------------------
 
     def light_at(self, instant: int) -> Light:
         """The light at ``instant`` (not before the case's time)."""
@@ -743,101 +666,6 @@ class Case:
             and alert.resolution is not Resolution.CORRECTED
             for alert in self.alerts.values()
         )
-
-    def view(self, now: int) -> dict[str, Any]:
-        """The case object of ``replay`` and the API: status, light, deadlines, alerts."""
-        self.advance(now)
-        instant = self.time
-        terms = self.terms
-        fmt = _formatter(terms)
-        clock = self.promised if self.status is Status.OPEN or not self.is_open else self.intake
-        if not self.is_open:
-            deadline, statutory = self.closed_deadline, self.closed_statutory
-        elif self.suspended:
-            deadline = statutory = None
-        else:
-            deadline = clock.deadline if clock is not None else None
-            statutory = self.statutory.deadline if self.statutory is not None else None
-        provisional = any(
-            c.provisional(instant)
-            for c in (self.intake, self.promised, self.statutory)
-            if c is not None
-        )
-        status = self.status or Status.SUBMITTED
-        breached = self.breached
-        return {
-            "case_id": self.case_id,
-            "status": status.value,
-            "light": self.light_at(instant).value,
-            "deadline": fmt(deadline),
-            "statutory_deadline": fmt(statutory),
-            "remaining_s": None if clock is None else clock.remaining_at(instant),
-            "breached": breached,
-            # on time only means something for a case that had a promised deadline
-            "on_time": (not breached)
-            if status is Status.COMPLETED and self.promised is not None
-            else None,
-            "calendar_provisional": provisional,
-            "center": terms.center if terms else None,
-            "department": terms.department if terms else None,
-            "item_code": terms.item.code if terms else None,
-            "handler": self.handler,
-            "window": self.window,
-            "submitted_at": fmt(self.submitted_at),
-            "accepted_at": fmt(self.accepted_at),
-            "deemed_accepted": self.deemed,
-            "closed_at": fmt(self.closed_at),
-            "promised": str(terms.promised) if terms else None,
-            "statutory": str(terms.statutory) if terms else None,
-            "extended": self.extended_s
-            // (3600 if terms and terms.promised.unit.family == "hours" else 86400),
-            "alerts": [
-                alert_view(alert, fmt) for alert in sorted(self.alerts.values(), key=_alert_order)
-            ],
-            "as_of": fmt(instant),
-        }
-
-    def timeline(self) -> list[dict[str, Any]]:
-        """The case's events in event-time order, for the API (SPEC §6: "plus its timeline")."""
-        fmt = _formatter(self.terms)
-        described = self._described
-        entries = []
-        for at, _, event_id, source, blob in self.facts:
-            if (known := described.get(blob)) is None:
-                event = json.loads(blob)
-                known = described[blob] = (event["type"], event.get("data"))
-            kind, data = known
-            entry: dict[str, Any] = {
-                "at": fmt(at),
-                "type": kind,
-                "event_id": event_id,
-                "source": source,
-            }
-            if data:
-                entry["data"] = data
-            entries.append(entry)
-        return entries
-
-    def clocks(self) -> dict[str, dict[str, Any]]:
-        """Each clock the case has (intake 受理, promised 承诺, statutory 法定), as of its time."""
-        fmt = _formatter(self.terms)
-        instant = self.time
-        return {
-            name: {
-                "budget_s": clock.budget,
-                "unit": clock.unit.value,
-                "used_s": clock.used_at(instant),
-                "remaining_s": clock.remaining_at(instant),
-                "deadline": fmt(clock.deadline),
-                "running": clock.running,
-            }
-            for name, clock in (
-                ("intake", self.intake),
-                ("promised", self.promised),
-                ("statutory", self.statutory),
-            )
-            if clock is not None
-        }
 
 
 class _StepDue:
@@ -875,45 +703,3 @@ _HANDLERS: dict[EventType, Callable[[Case, int, Any], None]] = {
     EventType.WITHDRAWN: Case._on_withdrawn,
     EventType.DELIVERED: Case._on_delivered,
 }
-
-
-def _formatter(terms: Terms | None) -> Callable[[int | None], str | None]:
-    tz = zone(terms.zone_name if terms else "Asia/Shanghai")
-
-    def fmt(instant: int | None) -> str | None:
-        return None if instant is None else tz.format(instant)
-
-    return fmt
-
-
-_KIND_ORDER = {kind: rank for rank, kind in enumerate(AlertKind)}
-
-
-def _alert_order(alert: Alert) -> tuple[int, bool, int, str]:
-    """Alerts in the order they fired; within a second, corrected ones last, then in the order
-    of the SPEC's table (a warning before its overdue alert), then by id: the same for every
-    arrival order of the same history."""
-    return (
-        alert.fired_at,
-        alert.resolution is Resolution.CORRECTED,
-        _KIND_ORDER[alert.kind],
-        alert.id,
-    )
-
-
-def alert_view(alert: Alert, fmt: Callable[[int | None], str | None]) -> dict[str, Any]:
-    """One alert as ``replay`` prints it and the alerts topic carries it."""
-    rule = KIND_RULES[alert.kind]
-    return {
-        "id": alert.id,
-        "kind": alert.kind.value,
-        "severity": rule.severity.value,
-        "level": rule.first_level,
-        "fired_at": fmt(alert.fired_at),
-        "status": alert.status.value,
-        "resolved_at": fmt(alert.resolved_at),
-        "resolution": alert.resolution.value if alert.resolution else None,
-        "acknowledged_at": fmt(alert.acknowledged_at),
-        "subject": alert.subject,
-        "detail": alert.detail,
-    }

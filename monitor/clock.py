@@ -13,7 +13,7 @@ it removed, and a long limit costs one index lookup, not a walk over days.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from monitor.calendar import WorkCalendar
 from monitor.limits import Limit, Unit
@@ -95,6 +95,20 @@ class Timelines:
         return self._by_unit[unit]
 
 
+class Segment(NamedTuple):
+    """One stretch a clock ran: the instant it began running and the time used before it."""
+
+    began: int
+    used_before: int
+
+
+class _Memo(NamedTuple):
+    """The last instant_for answer kept (other than the deadline's): used seconds -> instant."""
+
+    used: int
+    instant: int | None
+
+
 class Clock:
     """A running budget. ``segments`` holds, for each stretch it ran, the instant it began
     running and the time used before it; ``running`` is False while paused or stopped."""
@@ -122,11 +136,11 @@ class Clock:
         self.used = 0  # running time used up to the last pause (while paused: in total)
         self.running = True
         self.paused_at: int | None = None  # when it last stopped running
-        # (instant it began running, time used before) per stretch; None: one stretch from
-        # run_from, the common case, kept without a list
-        self.segments: list[tuple[int, int]] | None = None
+        # each stretch it ran; None: one stretch from run_from, the common case, kept without
+        # a list
+        self.segments: list[Segment] | None = None
         self._deadline: int | bool | None = False  # memo of the deadline; False: not known
-        self._memo: tuple[int, int | None] | None = None  # memo of one other instant_for
+        self._memo: _Memo | None = None  # memo of one other instant_for
 
     def used_at(self, instant: int) -> int:
         """Running seconds used by ``instant`` (instants before the last change count as it)."""
@@ -143,10 +157,10 @@ class Clock:
         """The first instant at which ``used`` running seconds are reached; None if they are not
         reached yet and the clock is paused."""
         memo = self._memo
-        if memo is not None and memo[0] == used:
-            return memo[1]
+        if memo is not None and memo.used == used:
+            return memo.instant
         instant = self._instant_for(used)
-        self._memo = (used, instant)
+        self._memo = _Memo(used, instant)
         return instant
 
     def _instant_for(self, used: int) -> int | None:
@@ -155,7 +169,7 @@ class Clock:
             # like any other; resumed later, it is due at once.
             if not self.running and self.paused_at is not None and self.paused_at < self.run_from:
                 return None
-            return self.segments[-1][0] if self.segments else self.run_from
+            return self.segments[-1].began if self.segments else self.run_from
         if not self.running and used > self.used:
             return None
         timeline = self.timeline
@@ -199,8 +213,8 @@ class Clock:
         """Run again from ``instant`` (恢复计时); the start-day rule still applies."""
         if not self.running:
             if self.segments is None:
-                self.segments = [(self.run_from, 0)]
-            self.segments.append((max(instant, self.run_from), self.used))
+                self.segments = [Segment(self.run_from, 0)]
+            self.segments.append(Segment(max(instant, self.run_from), self.used))
             self.running = True
             self._changed()
 

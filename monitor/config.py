@@ -1,30 +1,28 @@
 """Operators' configuration (SPEC §2): catalog, centres, calendars and policy, as YAML files.
 
 Every error names the file, the entry and the field, e.g.
-``catalog.yaml: items[3] (FOOD-LICENSE): promised: 'ten' is not a limit …``. A
-:class:`ConfigFiles` remembers where the files are, so ``load()`` again is a reload.
+``catalog.yaml: items[3] (FOOD-LICENSE): promised: 'ten' is not a limit …`` (worded by
+:mod:`monitor.configfile`). A :class:`ConfigFiles` remembers where the files are, so ``load()``
+again is a reload.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from monitor.calendar import CalendarError, Calendars, load_calendars
-from monitor.limits import Limit, LimitError, Unit, parse_limit
+from monitor.configfile import Where, read_mapping
+from monitor.limits import Limit, Unit, parse_limit
 
 DEFAULT_YELLOW_AT = Fraction(4, 5)
 DEFAULT_INTAKE = Limit(5, Unit.WORKING_DAYS)
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_CALENDAR = "cn"
-
-T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -107,14 +105,10 @@ class ConfigFiles:
             calendars = load_calendars(self.calendars)
         except CalendarError as exc:
             raise ConfigError(str(exc)) from None
-        centres = load_centres(self.centres) if self.centres else {}
-        for index, centre in enumerate(centres.values()):
-            if not calendars.known(centre.calendar):
-                raise ConfigError(
-                    f"{self.centres}: centers[{index}] ({centre.code}): calendar: "
-                    f"{centre.calendar!r} is not a known calendar id; known: "
-                    f"{', '.join(calendars.ids())} (add its year files with --calendar)"
-                )
+        centres: dict[str, Centre] = {}
+        if self.centres:
+            centres = load_centres(self.centres)
+            _check_calendars(self.centres, centres, calendars)
         return Config(
             catalog=load_catalog(self.catalog),
             centres=centres,
@@ -128,7 +122,7 @@ def load_catalog(path: Path) -> dict[str, Item]:
     entries = _entries(path, "items")
     catalog: dict[str, Item] = {}
     for index, raw in enumerate(entries):
-        where = _Where(path, f"items[{index}]", raw)
+        where = _entry(path, f"items[{index}]", raw)
         where.only(
             raw,
             {
@@ -162,7 +156,7 @@ def load_centres(path: Path) -> dict[str, Centre]:
     """The centres file: ``centers:`` with code, name, optional timezone and calendar."""
     centres: dict[str, Centre] = {}
     for index, raw in enumerate(_entries(path, "centers")):
-        where = _Where(path, f"centers[{index}]", raw)
+        where = _entry(path, f"centers[{index}]", raw)
         where.only(raw, {"code", "name", "timezone", "calendar"})
         code = where.text(raw, "code")
         if code in centres:
@@ -175,22 +169,22 @@ def load_centres(path: Path) -> dict[str, Centre]:
 
 def load_policy(path: Path) -> Policy:
     """The policy file's ``yellow_at`` thresholds: default, centers, departments, items."""
-    raw = _read(path)
-    where = _Where(path, "policy", raw)
+    raw = read_mapping(path, ConfigError)
+    where = _entry(path, "policy", raw)
     where.only(raw, {"yellow_at"})
     thresholds = raw.get("yellow_at") or {}
     if not isinstance(thresholds, dict):
         raise where.error(
             "yellow_at", "must be a mapping with default, centers, departments, items"
         )
-    inner = _Where(path, "yellow_at", thresholds)
+    inner = _entry(path, "yellow_at", thresholds)
     inner.only(thresholds, {"default", "centers", "departments", "items"})
 
     def scoped(key: str) -> dict[str, Fraction]:
         values = thresholds.get(key) or {}
         if not isinstance(values, dict):
             raise inner.error(key, "must map codes to fractions between 0 and 1")
-        where = _Where(path, f"yellow_at.{key}", values)
+        where = _entry(path, f"yellow_at.{key}", values)
         for code in values:
             if not isinstance(code, str):
                 raise where.error(repr(code), "codes must be strings; write the code in quotes")
@@ -200,6 +194,16 @@ def load_policy(path: Path) -> Policy:
     return Policy(
         default or DEFAULT_YELLOW_AT, scoped("centers"), scoped("departments"), scoped("items")
     )
+
+
+def _check_calendars(path: Path, centres: Mapping[str, Centre], calendars: Calendars) -> None:
+    for index, centre in enumerate(centres.values()):
+        if not calendars.known(centre.calendar):
+            raise Where(ConfigError, path, f"centers[{index}]", centre.code).error(
+                "calendar",
+                f"{centre.calendar!r} is not a known calendar id; known: "
+                f"{', '.join(calendars.ids())} (add its year files with --calendar)",
+            )
 
 
 def parse_fraction(value: object) -> Fraction:
@@ -225,73 +229,17 @@ def _timezone(value: object) -> str:
     return value
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: must be a YAML mapping")
-    return raw
-
-
 def _entries(path: Path, key: str) -> list[Any]:
-    raw = _read(path)
+    raw = read_mapping(path, ConfigError)
+    where = Where(ConfigError, path)
     unknown = sorted(map(str, set(raw) - {key}))
     if unknown:
-        raise ConfigError(f"{path}: {unknown[0]}: unknown top-level key; the file has {key}:")
+        raise where.error(unknown[0], f"unknown top-level key; the file has {key}:")
     entries = raw.get(key)
     if not isinstance(entries, list):
-        raise ConfigError(f"{path}: {key}: must be a list of entries")
+        raise where.error(key, "must be a list of entries")
     return entries
 
 
-class _Where:
-    """Builds errors that name the file, the entry (with its code) and the field."""
-
-    def __init__(self, path: Path, entry: str, raw: Any) -> None:
-        code = raw.get("code") if isinstance(raw, dict) else None
-        named = isinstance(code, str) and code.strip()
-        self.prefix = f"{path}: {entry}" + (f" ({code})" if named else "")
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{self.prefix}: must be a mapping of fields")
-
-    def error(self, field_name: str, rule: str) -> ConfigError:
-        return ConfigError(f"{self.prefix}: {field_name}: {rule}")
-
-    def only(self, raw: Mapping[str, Any], allowed: set[str]) -> None:
-        unknown = sorted(set(map(str, raw)) - allowed)
-        if unknown:
-            raise self.error(
-                unknown[0], f"unknown field; expected one of {', '.join(sorted(allowed))}"
-            )
-
-    def text(self, raw: Mapping[str, Any], key: str, optional: bool = False) -> str:
-        value = raw.get(key)
-        if value is None and optional:
-            return ""
-        if value is None:
-            raise self.error(key, "is required")
-        if not isinstance(value, str):
-            # YAML reads 0123 as the number 83 and yes as True: codes must be quoted strings
-            raise self.error(
-                key, f"must be a string, but YAML read {value!r}; write the code in quotes"
-            )
-        if not value.strip():
-            raise self.error(key, "must not be empty")
-        return value
-
-    def get(
-        self, raw: Mapping[str, Any], key: str, parse: Callable[[Any], T], optional: bool = False
-    ) -> T:
-        value = raw.get(key)
-        if value is None:
-            if optional:
-                return None  # type: ignore[return-value]
-            raise self.error(key, "is required")
-        try:
-            return parse(value)
-        except (LimitError, ValueError) as exc:
-            raise self.error(key, str(exc)) from None
+def _entry(path: Path, entry: str, raw: Any) -> Where:
+    return Where.entry(ConfigError, path, entry, raw)

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.alert import Alert
-from monitor.case import Case, Outcome, Rules, SupervisorAction, Terms, fact_of
+from monitor.case import Case
+from monitor.casetypes import Outcome, Rules, SupervisorAction, Terms, fact_of
+from monitor.caseview import case_view
 from monitor.clock import Timelines
 from monitor.config import Config, Item
 from monitor.events import Accepted, AnyEvent, FieldError
@@ -67,14 +69,15 @@ class Engine:
         self, center: str, department: str | None, item: Item, accepted: Accepted | None
     ) -> Terms:
         data = accepted.data if accepted is not None else None
-        given = (data.promised, data.statutory) if data is not None else (None, None)
+        given_promised = data.promised if data is not None else None
+        given_statutory = data.statutory if data is not None else None
         # id(item): the catalog item a case was first measured against may be an older version
         # than the current one (after a reload); the cached Terms keeps that object alive.
-        key = (center, department, id(item), *given)
+        key = (center, department, id(item), given_promised, given_statutory)
         terms = self._terms_cache.get(key)
         if terms is None:  # one shared object for every case measured the same way
-            promised = given[0] or item.promised
-            statutory = given[1] or item.statutory
+            promised = given_promised or item.promised
+            statutory = given_statutory or item.statutory
             centre = self.config.centre(center)
             department = department or item.department
             terms = self._terms_cache[key] = Terms(
@@ -147,7 +150,7 @@ class Engine:
         """Hold a case restored from elsewhere (a worker's table), with its event ids."""
         self.cases[case.case_id] = case
         for fact in case.facts:
-            self.event_ids.setdefault(hash((fact[3], fact[2])), case.case_id)
+            self.event_ids.setdefault(hash((fact.source, fact.event_id)), case.case_id)
 
     def forget(self, case_id: str | None = None) -> None:
         """Stop holding a case, or every case (their snapshots stay wherever they are kept),
@@ -160,7 +163,7 @@ class Engine:
         case = self.cases.pop(case_id, None)
         if case is not None:
             for fact in case.facts:
-                key = hash((fact[3], fact[2]))
+                key = hash((fact.source, fact.event_id))
                 if self.event_ids.get(key) == case_id:
                     del self.event_ids[key]
 
@@ -181,9 +184,9 @@ class Engine:
 
     def view(self, case_id: str, now: int) -> dict[str, Any]:
         """The case object (SPEC §6) as of ``now``."""
-        return self.cases[case_id].view(now)
+        return case_view(self.cases[case_id], now)
 
     def views(self, now: int) -> Iterator[dict[str, Any]]:
         """Every case as of ``now``, sorted by case id."""
         for case_id in sorted(self.cases):
-            yield self.cases[case_id].view(now)
+            yield case_view(self.cases[case_id], now)

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from monitor import jsontext
 from monitor.alert import AlertKind, AlertStatus, Resolution
-from monitor.case import Command, SupervisorAction
+from monitor.casetypes import Command, SupervisorAction
 
 
 class Version(NamedTuple):

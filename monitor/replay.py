@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.case import Outcome
+from monitor.casetypes import Outcome
 from monitor.engine import Engine
 from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
 

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from monitor.config import ConfigFiles
+from monitor.timeutil import HOUR
 
 PREFIX = "REDLINE_"
 MIN_SECRET = 16  # characters of a token given in the environment
@@ -82,12 +83,12 @@ class Settings(BaseModel):
     auth_prefix: str = "redline:auth:"  # API tokens (hashes only); never under the read model's
     ingest_prefix: str = "redline:ingest:"  # idempotency keys of events taken over HTTP
     api_rate_per_s: float = Field(50.0, gt=0, le=100_000)  # requests per second, per token
-    api_rate_burst_s: float = Field(2.0, gt=0, le=3_600)  # a burst: this many seconds' worth
+    api_rate_burst_s: float = Field(2.0, gt=0, le=HOUR)  # a burst: this many seconds' worth
     api_max_body_bytes: int = Field(1_048_576, ge=1_024, le=64 * 1_048_576)  # after gzip too
     api_max_events: int = Field(1_000, ge=1, le=100_000)  # per POST /v1/events
     api_body_timeout_s: float = Field(10.0, gt=0, le=600)  # to receive a whole request body
     api_kafka_timeout_s: float = Field(5.0, gt=0, le=120)  # for the broker to confirm a batch
-    api_retry_after_s: int = Field(5, ge=1, le=3_600)  # what a 503 tells the caller to wait
+    api_retry_after_s: int = Field(5, ge=1, le=HOUR)  # what a 503 tells the caller to wait
     api_idempotency_days: int = Field(30, ge=1, le=3_650)  # as long as the events topic keeps
 
     @field_validator("ingest_token", "supervisor_token")

@@ -16,7 +16,8 @@ from typing import Any
 
 from monitor import jsontext
 from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
-from monitor.case import Case, Command, Rules, SupervisorAction
+from monitor.case import Case
+from monitor.casetypes import Command, Fact, Rules, SupervisorAction
 from monitor.config import Item
 from monitor.limits import parse_limit
 
@@ -33,8 +34,8 @@ def dump_case(case: Case) -> bytes:
         "time": case.time,
         "item": _item_dict(case.item_snapshot),
         "facts": [
-            [at, rank, event_id, source, blob.decode("utf-8")]
-            for at, rank, event_id, source, blob in case.facts
+            [at, rank, event_id, source, raw.decode("utf-8")]
+            for at, rank, event_id, source, raw in case.facts
         ],
         "actions": [[a.at, a.alert_id, a.command.value, a.note] for a in case.actions],
         "corrected": [
@@ -62,8 +63,8 @@ def load_case(snapshot: bytes, rules: Rules) -> Case:
     case = Case(body["case_id"], rules)
     case.item_snapshot = _item_of(body["item"])
     case.facts = [
-        (at, rank, event_id, source, blob.encode("utf-8"))
-        for at, rank, event_id, source, blob in body["facts"]
+        Fact(at, rank, event_id, source, raw.encode("utf-8"))
+        for at, rank, event_id, source, raw in body["facts"]
     ]
     case.actions = [
         SupervisorAction(at, alert_id, Command(command), note)

@@ -16,13 +16,14 @@ from enum import Enum
 
 from monitor import jsontext
 from monitor.alert import Alert
-from monitor.case import Case, Outcome, alert_view
+from monitor.case import Case
+from monitor.casetypes import Outcome
+from monitor.caseview import alert_view, case_clocks, case_timeline, case_view, instant_formatter
 from monitor.engine import Engine
 from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
 from monitor.readmodel import FeedRecord, TopicRecord
 from monitor.records import AlertRecord, CaseRecord, CommandRefused, SupervisorCommand, Version
 from monitor.snapshot import dump_case, load_case
-from monitor.timeutil import zone
 
 log = logging.getLogger(__name__)
 REASON_HEADER = "redline-refused"  # the reasons of a dead letter, as JSON
@@ -220,17 +221,16 @@ class Tracker:
 
     def _publish(self, out: Outputs, case: Case, changes: list[Alert]) -> None:
         self.store[case.case_id] = dump_case(case)
-        view = case.view(case.time)  # as of the case's own time: never runs its clock ahead
-        view["timeline"] = case.timeline()
-        view["clocks"] = case.clocks()
+        view = case_view(case, case.time)  # as of the case's own time: never runs its clock ahead
+        view["timeline"] = case_timeline(case)
+        view["clocks"] = case_clocks(case)
         # the case's version goes with the view and its alerts: a replayed older state cannot
         # win; each is serialised once, for the read model and for Kafka alike
         version = Version(len(case.facts) + len(case.actions), case.time)
         out.records.append(CaseRecord(view, version, jsontext.dumps(view)))
-        fmt = zone(case.terms.zone_name if case.terms else "Asia/Shanghai").format
+        fmt = instant_formatter(case.terms)
         for alert in changes:
-            shown = alert_view(alert, lambda t: None if t is None else fmt(t))
-            out.records.append(AlertRecord.of(shown, view, version))
+            out.records.append(AlertRecord.of(alert_view(alert, fmt), view, version))
         out.arm.append((case.case_id, case.next_change() if case.is_open else None))
         if case.is_open:
             self._recent[case.case_id] = None

@@ -29,7 +29,7 @@ from monitor.api.deps import (
     kafka_unavailable,
 )
 from monitor.api.params import CODE_PATTERN, DISPLAY_ZONE, LimitQuery, not_found
-from monitor.case import Command
+from monitor.casetypes import Command
 from monitor.readmodel import ReadModel, View
 from monitor.records import SupervisorCommand
 

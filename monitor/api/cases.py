@@ -24,6 +24,7 @@ from monitor.api.params import (
     open_cases,
 )
 from monitor.readmodel import View
+from monitor.timeutil import HOUR
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -44,7 +45,7 @@ _CASE_EXAMPLE: dict[str, Any] = {
     "light": "red",
     "deadline": "2026-10-11T00:00:00+08:00",
     "statutory_deadline": "2026-10-27T00:00:00+08:00",
-    "remaining_s": -3600,
+    "remaining_s": -HOUR,
     "breached": True,
     "on_time": None,
     "calendar_provisional": False,

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final
 from fastapi import HTTPException, Query, status
 
 from monitor.api.auth import Principal
-from monitor.case import Light
+from monitor.casetypes import Light
 from monitor.readmodel import CursorError, Page, ReadModel
 from monitor.readmodel.cursors import decode_cursor
 from monitor.timeutil import Zone, zone

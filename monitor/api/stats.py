@@ -16,7 +16,7 @@ from monitor.api.auth import Principal, Viewer
 from monitor.api.deps import ReadModelDep
 from monitor.api.directory import Directory, DirectoryDep
 from monitor.api.params import DISPLAY_ZONE, open_cases, text_or_none
-from monitor.case import Light
+from monitor.casetypes import Light
 from monitor.readmodel import OPEN_LIGHTS, DepartmentRank, ReadModel, instant_of
 from monitor.readmodel.ranking import iso_week, iso_weeks
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from monitor import jsontext
 from monitor.alert import AlertKind
-from monitor.case import Light
+from monitor.casetypes import Light
 from monitor.limits import LimitError, Unit, parse_limit
 from monitor.readmodel.cursors import deadline_member
 from monitor.readmodel.ranking import PPM, iso_week

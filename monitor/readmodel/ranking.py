@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from monitor.case import Light
+from monitor.casetypes import Light
 from monitor.readmodel.views import SEP
 
 PPM: Final = 1_000_000  # shares are summed in millionths: integers add and subtract exactly

@@ -24,7 +24,7 @@ from redis.asyncio.client import Pipeline
 
 from monitor import jsontext
 from monitor.alert import AlertKind, AlertStatus
-from monitor.case import Light
+from monitor.casetypes import Light
 from monitor.readmodel import scripts
 from monitor.readmodel.cursors import case_id_of, case_member, decode_cursor, encode_cursor
 from monitor.readmodel.feed import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from monitor.case import Light
+from monitor.casetypes import Light
 from monitor.records import Version
 from monitor.timeutil import InstantError, parse_instant
 

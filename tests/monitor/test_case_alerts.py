@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from timeline import Story, at, firing
 
-from monitor.case import Command, SupervisorAction
+from monitor.casetypes import Command, SupervisorAction
 from monitor.engine import Engine
 
 FIRING = ("firing", None, None)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from timeline import Story, at
 
-from monitor.case import Outcome
+from monitor.casetypes import Outcome
 from monitor.config import Config, ConfigFiles
 from monitor.engine import Engine
 from monitor.events import parse_event

@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.calendar import load_calendars
-from monitor.case import ORDER
+from monitor.casetypes import ORDER
+from monitor.caseview import case_view
 from monitor.clock import Clock, Timelines
 from monitor.engine import Engine
 from monitor.events import parse_event
@@ -140,10 +141,10 @@ def test_incremental_equals_full_recompute(
     ticks = [data.draw(st.integers(times[i], times[i + 1])) for i in range(len(times) - 1)]
     incremental = run(events, now, ticks)
     case = incremental.cases["P-1"]
-    before = case.view(now)
+    before = case_view(case, now)
     assert all(a["resolution"] != "corrected" for a in before["alerts"])
     case.recompute()
-    assert case.view(now) == before
+    assert case_view(case, now) == before
 
 
 @PROPERTY_SETTINGS

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from monitor import jsontext
 from monitor.alert import AlertKind, AlertStatus, Resolution
-from monitor.case import Command
+from monitor.casetypes import Command
 from monitor.config import ConfigFiles
 from monitor.engine import Engine
 from monitor.records import AlertRecord, CaseRecord, RecordError, SupervisorCommand, Version

@@ -9,7 +9,8 @@ from history_strategies import CONFIG, NOW_OFFSET, PROPERTY_SETTINGS, START_2025
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.case import Command, SupervisorAction
+from monitor.casetypes import Command, SupervisorAction
+from monitor.caseview import case_view
 from monitor.engine import Engine
 from monitor.events import parse_event
 from monitor.snapshot import dump_case, load_case, next_change_of
@@ -37,7 +38,7 @@ def test_a_restored_case_is_the_same_case(
     assert next_change_of(snapshot) == case.next_change()
     restored = load_case(snapshot, engine.rules)
     assert not restored.take_changes(), "restoring raises nothing anew"
-    assert restored.view(NOW) == case.view(NOW)
+    assert case_view(restored, NOW) == case_view(case, NOW)
     assert restored.next_change() == case.next_change()
 
 
@@ -70,4 +71,4 @@ def test_a_restored_case_keeps_the_catalog_item_it_was_measured_against(tmp_path
     path.write_text(item.format("3wd"), "utf-8")
     later = Engine(ConfigFiles(path).load())  # a worker restarted after a catalog edit
     restored = load_case(snapshot, later.rules)
-    assert restored.view(0)["deadline"] == "2026-11-17T00:00:00+08:00"  # still 10wd
+    assert case_view(restored, 0)["deadline"] == "2026-11-17T00:00:00+08:00"  # still 10wd

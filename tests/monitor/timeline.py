@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.case import Outcome
+from monitor.casetypes import Outcome
 from monitor.engine import Engine, Result
 from monitor.events import parse_event
 from monitor.timeutil import parse_instant

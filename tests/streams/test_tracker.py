@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from monitor.case import Command
+from monitor.casetypes import Command
 from monitor.config import ConfigFiles
 from monitor.engine import Engine
 from monitor.records import SupervisorCommand

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from monitor.case import Outcome
+from monitor.casetypes import Outcome
 from monitor.config import Config, ConfigFiles
 from monitor.engine import Engine
 from monitor.events import parse_event

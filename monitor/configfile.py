@@ -1,0 +1,120 @@
+"""Operators' YAML files: read, and refused with messages that name the file, the entry and
+the field, e.g. ``catalog.yaml: items[3] (FOOD-LICENSE): promised: 'ten' is not a limit …``.
+
+Every loader (the catalog, centres and policy of :mod:`monitor.config`, the calendar year files
+of :mod:`monitor.calendar`) reads with :func:`read_mapping` or :func:`parse_yaml` and words its
+refusals with a :class:`Where`, each raising its own error class, so the messages read alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+ErrorType = type[ValueError]  # the loader's own error class (ConfigError, CalendarError)
+
+
+class Where:
+    """A place in an operator's file: the file, optionally an entry and the entry's code.
+
+    ``error(*parts)`` is the error that names the place, then the parts (a field, then the rule
+    it breaks): ``Where(ConfigError, path, "items[3]", "A").error("promised", "is required")``
+    reads ``<path>: items[3] (A): promised: is required``."""
+
+    __slots__ = ("_error_type", "prefix")
+
+    def __init__(
+        self, error_type: ErrorType, name: str | Path, entry: str = "", code: object = None
+    ) -> None:
+        named = isinstance(code, str) and code.strip()
+        self.prefix = f"{name}" + (f": {entry}" if entry else "") + (f" ({code})" if named else "")
+        self._error_type = error_type
+
+    @classmethod
+    def entry(cls, error_type: ErrorType, name: str | Path, entry: str, raw: Any) -> Where:
+        """The place of one entry, named with its ``code`` when it has one; refuses an entry
+        that is not a mapping of fields."""
+        code = raw.get("code") if isinstance(raw, dict) else None
+        where = cls(error_type, name, entry, code)
+        if not isinstance(raw, dict):
+            raise where.error("must be a mapping of fields")
+        return where
+
+    def error(self, *parts: str) -> ValueError:
+        """The error naming this place and then ``parts`` (usually the field and the rule)."""
+        return self._error_type(": ".join((self.prefix, *parts)))
+
+    def only(self, raw: Mapping[str, Any], allowed: Collection[str]) -> None:
+        """Refuse the first field (in sorted order) that is not one of ``allowed``."""
+        unknown = sorted(set(map(str, raw)) - set(allowed))
+        if unknown:
+            raise self.error(
+                unknown[0], f"unknown field; expected one of {', '.join(sorted(allowed))}"
+            )
+
+    def text(self, raw: Mapping[str, Any], key: str, optional: bool = False) -> str:
+        """A non-empty string field (``""`` when optional and missing)."""
+        value = raw.get(key)
+        if value is None and optional:
+            return ""
+        if value is None:
+            raise self.error(key, "is required")
+        if not isinstance(value, str):
+            # YAML reads 0123 as the number 83 and yes as True: codes must be quoted strings
+            raise self.error(
+                key, f"must be a string, but YAML read {value!r}; write the code in quotes"
+            )
+        if not value.strip():
+            raise self.error(key, "must not be empty")
+        return value
+
+    def get(
+        self, raw: Mapping[str, Any], key: str, parse: Callable[[Any], T], optional: bool = False
+    ) -> T:
+        """A field through ``parse``; its ``ValueError`` becomes the rule of this place's error
+        (None when optional and missing)."""
+        value = raw.get(key)
+        if value is None:
+            if optional:
+                return None  # type: ignore[return-value]
+            raise self.error(key, "is required")
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
+
+def read_text(path: Path, error_type: ErrorType) -> str:
+    """The file's text (UTF-8); a file that cannot be read is refused, naming it and why."""
+    try:
+        return path.read_text("utf-8")
+    except OSError as exc:
+        raise error_type(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def parse_yaml(name: str | Path, text: str, error_type: ErrorType) -> Any:
+    """The YAML document in ``text`` (the file ``name``); invalid YAML is refused."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise error_type(f"{name}: not valid YAML: {exc}") from None
+
+
+def parse_mapping(
+    name: str | Path, text: str, error_type: ErrorType, fields: Collection[str] = ()
+) -> dict[str, Any]:
+    """The YAML document in ``text``, which must be a mapping (of ``fields``, when given)."""
+    raw = parse_yaml(name, text, error_type)
+    if not isinstance(raw, dict):
+        with_fields = f" with {', '.join(fields)}" if fields else ""
+        raise error_type(f"{name}: must be a YAML mapping{with_fields}")
+    return raw
+
+
+def read_mapping(path: Path, error_type: ErrorType) -> dict[str, Any]:
+    """The YAML file at ``path``, which must be a mapping."""
+    return parse_mapping(path, read_text(path, error_type), error_type)
