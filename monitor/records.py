@@ -61,7 +61,7 @@ def _without_version(value: bytes, topic: str) -> tuple[dict[str, Any], Version]
 
 @dataclass(frozen=True, slots=True)
 class CaseRecord:
-    """One record of ``redline-cases``: a case view (``Case.view()`` with its timeline and
+    """One record of ``redline-cases``: a case view (``caseview.case_view`` with its timeline and
     clocks) and its version. The view stays a mapping: the API serves it as it is."""
 
     view: dict[str, Any]

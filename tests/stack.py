@@ -39,6 +39,7 @@ async def once_changed(read_model: ReadModel, probe: Probe[T], timeout: float = 
         left = deadline - time.monotonic()
         if left <= 0:
             raise AssertionError("the condition did not hold in time")
-        changes = await read_model.changes_after(position, 1_000, int(min(left, 5.0) * 1000) + 1)
+        # a short block: redis-py's default socket timeout (5 s) would end a longer one
+        changes = await read_model.changes_after(position, 1_000, int(min(left, 1.0) * 1000) + 1)
         if changes:
             position = changes[-1].id

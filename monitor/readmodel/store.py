@@ -379,7 +379,8 @@ class ReadModel:
 
     async def changes_after(self, position: str, count: int, block_ms: int) -> list[Change]:
         """Up to ``count`` changes after ``position`` (an entry id, ``0-0`` for all), waiting
-        up to ``block_ms`` for the first when there is none yet."""
+        up to ``block_ms`` for the first when there is none yet. Keep ``block_ms`` under the
+        client's socket timeout (redis-py's default is 5 s), or the read times out."""
         feed = self.key("changes")
         found = cast(
             list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]],
