@@ -133,7 +133,7 @@ async def _register_dev_tokens(tokens: TokenStore, settings: Settings) -> None:
     async for attempt in attempts(DEV_TOKENS_BACKOFF):
         try:
             for token_id, name, kind, role, secret in wanted:
-                await tokens.put(token_id, name, kind, secret, role=role)
+                await tokens.create(name, kind, role, token_id=token_id, secret=secret)
             return
         except (RedisError, OSError) as exc:
             if attempt.number == 0:
