@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from monitor.api import health, ingest, reads
+from monitor.api import examples, health, ingest, reads
 from monitor.api.auth import Role, TokenStore
 from monitor.api.bodies import BodyLimits
 from monitor.api.kafka import KafkaLink
@@ -175,7 +175,7 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
-            ingest.document(schema)
+            examples.document(schema)
             schemas = schema.get("components", {}).get("schemas", {})
             if "ValidationError" in schemas:
                 schemas["ValidationError"] = {
