@@ -119,10 +119,10 @@ async def post_events(
             log.warning("Kafka did not confirm %d events (%s): answered 503", len(new), exc)
             raise kafka_unavailable(settings) from None
         await _remember(new, ledger)
-    body_out = answer(offers)
-    refused_all = body_out["refused"] == len(offers)
+    reply = answer(offers)
+    refused_all = reply["refused"] == len(offers)
     return JSONResponse(
-        body_out,
+        reply,
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
         if refused_all
         else status.HTTP_202_ACCEPTED,
