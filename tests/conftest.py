@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from bench.runs import RUNS, delete_topics
 
@@ -95,6 +97,22 @@ def kafka_bootstrap(services: Endpoints) -> str:
 def redis_url(services: Endpoints) -> str:
     """URL for redis.asyncio.Redis.from_url, e.g. "redis://127.0.0.1:6379/0"."""
     return services.redis_url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client of the test Redis, closed after the test."""
+    client = Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A Redis key prefix of this test alone, so that tests sharing the Redis never meet."""
+    return f"redline:test:{secrets.token_hex(4)}:"
 
 
 @pytest.fixture(scope="session")

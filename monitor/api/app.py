@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from monitor.api import health, ingest, routers
+from monitor.api import examples, health, ingest, routers
 from monitor.api.auth import Role, TokenStore
 from monitor.api.bodies import BodyLimits
 from monitor.api.kafka import KafkaLink
@@ -133,7 +133,7 @@ async def _register_dev_tokens(tokens: TokenStore, settings: Settings) -> None:
     async for attempt in attempts(DEV_TOKENS_BACKOFF):
         try:
             for token_id, name, kind, role, secret in wanted:
-                await tokens.put(token_id, name, kind, secret, role=role)
+                await tokens.create(name, kind, role, token_id=token_id, secret=secret)
             return
         except (RedisError, OSError) as exc:
             if attempt.number == 0:
@@ -175,7 +175,7 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
-            ingest.document(schema)
+            examples.document(schema)
             schemas = schema.get("components", {}).get("schemas", {})
             if "ValidationError" in schemas:
                 schemas["ValidationError"] = {

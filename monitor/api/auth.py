@@ -9,8 +9,8 @@ Only a hash of each secret is kept. The secrets are 256 random bits, so a fast h
 nobody can search that space, and a slow password hash (bcrypt, argon2) would only add
 milliseconds to every request. The secret itself is shown once, by ``redline token create``.
 
-Each token has a token bucket in Redis (rather than in the process) so that the limit holds per
-token however many API processes share the load.
+Each token has a token bucket in Redis (``monitor.ratelimit``, rather than in the process) so
+that the limit holds per token however many API processes share the load.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
+
+from monitor.ratelimit import TokenBucket, retry_after
 
 Kind = Literal["integrator", "person"]
 KINDS: tuple[Kind, ...] = ("integrator", "person")
@@ -118,29 +120,6 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-# A token bucket per token (KEYS[1]). ARGV: rate per second, burst. Returns {1, 0} when the
-# request may go, else {0, ms to wait}. Redis's own clock: the same for every API process.
-_TAKE = """
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens, at = tonumber(state[1]), tonumber(state[2])
-if tokens == nil then tokens, at = burst, now end
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
-local allowed, wait = 0, 0
-if tokens >= 1 then
-  tokens, allowed = tokens - 1, 1
-else
-  wait = math.ceil((1 - tokens) * 1000 / rate)
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
--- a full bucket holds nothing worth keeping: let an idle token's bucket go
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return {allowed, wait}
-"""
-
-
 class TokenStore:
     """API tokens under ``prefix`` in Redis (never under the read model's prefix, which
     ``ReadModel.flush()`` deletes).
@@ -153,7 +132,7 @@ class TokenStore:
     def __init__(self, redis: Redis, prefix: str = "redline:auth:") -> None:
         self.redis = redis
         self.prefix = prefix
-        self._take = redis.register_script(_TAKE)
+        self._buckets = TokenBucket(redis, prefix + "bucket:")
 
     async def create(
         self,
@@ -163,26 +142,16 @@ class TokenStore:
         source: str | None = None,
         centers: Iterable[str] | None = None,
         rate_per_s: float | None = None,
+        *,
+        token_id: str | None = None,
+        secret: str | None = None,
     ) -> tuple[Principal, str]:
-        """A new token; returns it and its secret, which is not stored and never shown again."""
-        secret = new_secret()
-        token_id = "tok_" + secrets.token_hex(6)
-        principal = await self.put(token_id, name, kind, secret, role, source, centers, rate_per_s)
-        return principal, secret
+        """A new token; returns it and its secret, which is not stored and never shown again.
 
-    async def put(
-        self,
-        token_id: str,
-        name: str,
-        kind: str,
-        secret: str,
-        role: Role | None = None,
-        source: str | None = None,
-        centers: Iterable[str] | None = None,
-        rate_per_s: float | None = None,
-    ) -> Principal:
-        """Register ``secret`` under ``token_id`` (the dev tokens of ``make run``), replacing
-        the secret that id had before."""
+        With ``token_id`` and ``secret`` it registers that secret under that id instead (the
+        dev tokens of ``make run``), replacing the secret the id had before."""
+        token_id = "tok_" + secrets.token_hex(6) if token_id is None else token_id
+        secret = new_secret() if secret is None else secret
         principal = _checked(token_id, name, kind, role, source, centers, rate_per_s)
         sha = digest(secret)
         old = await self.redis.hget(self._key("digest"), token_id)
@@ -193,7 +162,7 @@ class TokenStore:
             pipe.hset(self._key("digest"), token_id, sha)
             pipe.hset(self._key("tokens"), token_id, principal.to_json())
             await pipe.execute()
-        return principal
+        return principal, secret
 
     async def verify(self, secret: str) -> Principal | None:
         """The principal of a live secret; None when unknown or revoked."""
@@ -215,8 +184,8 @@ class TokenStore:
                 pipe.delete(self._key("secret", _text(sha)))
             pipe.hdel(self._key("digest"), token_id)
             pipe.hset(self._key("tokens"), token_id, revoked.to_json())
-            pipe.delete(self._key("bucket", token_id))
             await pipe.execute()
+        await self._buckets.forget(token_id)
         return True
 
     async def list(self) -> list[Principal]:
@@ -231,10 +200,7 @@ class TokenStore:
         seconds to wait before the next one would."""
         rate = principal.rate_per_s or rate_per_s
         burst = max(1.0, rate * burst_s)
-        allowed, wait_ms = await self._take(
-            keys=[self._key("bucket", principal.token_id)], args=[rate, burst]
-        )
-        return 0.0 if allowed else int(wait_ms) / 1000
+        return await self._buckets.take(principal.token_id, rate, burst)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -329,7 +295,7 @@ async def authenticated(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"rate limit of this token ({rate:g} requests/s) exceeded: retry after the "
             "Retry-After header's seconds, or send bigger batches",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            headers={"Retry-After": str(retry_after(wait))},
         )
     return principal
 

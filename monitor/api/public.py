@@ -8,8 +8,9 @@ data, event ids or sources.
 
 Enumeration: case numbers are often sequential, so anyone can walk them. What a walk can learn
 is limited to the fields above, which carry no personal data, and each client address gets
-:data:`PUBLIC_RATE` lookups a minute (429 with Retry-After beyond), counted in Redis so that
-every API process shares the count. An unknown case and a malformed id both answer 404 with
+:data:`PUBLIC_RATE` lookups a minute (429 with Retry-After beyond): a token bucket in Redis
+(``monitor.ratelimit``) that holds :data:`PUBLIC_RATE` lookups and refills at that many a
+minute, shared by every API process. An unknown case and a malformed id both answer 404 with
 the same body. Behind a reverse proxy the address is the forwarded one, which uvicorn believes
 from the addresses in ``FORWARDED_ALLOW_IPS`` only (127.0.0.1 by default): list the proxy
 there, or every applicant shares the proxy's budget.
@@ -17,7 +18,6 @@ there, or every applicant shares the proxy's budget.
 
 from __future__ import annotations
 
-import time
 from typing import Final
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.api.deps import ReadModelDep, RedisDep, SettingsDep
 from monitor.api.directory import DirectoryDep
 from monitor.api.params import not_found, text_or_none
+from monitor.ratelimit import TokenBucket, retry_after
 from monitor.readmodel import View, instant_of
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
@@ -135,17 +136,13 @@ def _steps(view: View) -> list[PublicStep]:
 
 
 async def _limit(redis: RedisDep, prefix: str, request: Request) -> None:
-    """:data:`PUBLIC_RATE` lookups per client address per minute (a fixed window), counted
-    beside the tokens' rate-limit buckets (never under the read model's prefix)."""
+    """:data:`PUBLIC_RATE` lookups per client address a minute, in a bucket beside the tokens'
+    rate-limit buckets (never under the read model's prefix)."""
     address = request.client.host if request.client is not None else "unknown"
-    minute = int(time.time()) // 60
-    key = f"{prefix}public:{address}:{minute}"
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = await pipe.execute()
-    if int(count) > PUBLIC_RATE:
-        retry = 60 - int(time.time()) % 60
+    buckets = TokenBucket(redis, f"{prefix}public:")
+    wait = await buckets.take(address, rate=PUBLIC_RATE / 60, burst=PUBLIC_RATE)
+    if wait > 0:
+        retry = retry_after(wait)
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail=f"more than {PUBLIC_RATE} case lookups a minute from this address: "

@@ -1,0 +1,117 @@
+"""The checks each event of ``POST /v1/events`` goes through, in order: the event contract and
+the token (:func:`validate`), the centre of its case (:func:`check_case_centers`), earlier
+requests (:func:`check_history`) and the rest of its own request (:func:`deduplicate_within`).
+Each marks its :class:`~monitor.api.envelope.Offer` refused or duplicate; what stays pending is
+new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from monitor.api.auth import Principal
+from monitor.api.envelope import Offer
+from monitor.api.ledger import EventKey, IdempotencyLedger
+from monitor.events import EventRefused, FieldError, parse_event
+from monitor.readmodel import ReadModel
+
+
+def validate(offer: Offer, principal: Principal) -> None:
+    """The event contract, then what this token may send."""
+    if not isinstance(offer.raw, dict):
+        offer.refuse(FieldError("(event)", "must be a JSON object"))
+        return
+    try:
+        event = parse_event(offer.raw)
+    except EventRefused as refused:
+        offer.refuse(*refused.errors)
+        return
+    try:
+        # the event as validated, in one canonical form: what goes to Kafka, and what the
+        # idempotency hash is taken of (the same event written differently is a duplicate)
+        canonical = event.__pydantic_serializer__.to_json(event, exclude_none=True)
+    except ValueError as exc:  # text that is not valid Unicode; pydantic refuses it before
+        offer.refuse(FieldError("(event)", f"cannot be stored as UTF-8 JSON ({exc})"))
+        return
+    offer.event, offer.value = event, canonical
+    offer.content = hashlib.sha256(canonical).hexdigest()
+    if not principal.may_send(event.source):
+        offer.refuse(
+            FieldError(
+                "source",
+                f"must be {principal.source!r}: this token sends events of that source only",
+            )
+        )
+    if principal.centers is not None:
+        allowed = ", ".join(sorted(principal.centers))
+        if event.center is None:
+            offer.refuse(
+                FieldError("center", f"is required with a token bound to centres ({allowed})")
+            )
+        elif event.center not in principal.centers:
+            offer.refuse(
+                FieldError(
+                    "center", f"{event.center!r} is not a centre this token sends for ({allowed})"
+                )
+            )
+
+
+async def check_case_centers(
+    offers: list[Offer], principal: Principal, read_model: ReadModel
+) -> None:
+    """A token bound to centres may not touch a case the read model places elsewhere (an
+    event's own ``center`` is only read on opening events). A case not yet in the read model
+    passes: its centre is the one its opening event names."""
+    if principal.centers is None:
+        return
+    case_ids = sorted({o.event.case_id for o in offers if o.pending and o.event is not None})
+    if not case_ids:
+        return
+    homes = await read_model.case_centers(case_ids)  # one round trip for the batch
+    for offer in offers:
+        if not offer.pending or offer.event is None:
+            continue
+        home = homes.get(offer.event.case_id)
+        if isinstance(home, str) and home not in principal.centers:
+            offer.refuse(
+                FieldError(
+                    "case_id",
+                    f"case {offer.event.case_id!r} belongs to centre {home!r}, which this "
+                    "token does not send for",
+                )
+            )
+
+
+async def check_history(offers: list[Offer], ledger: IdempotencyLedger) -> None:
+    """Events accepted by an earlier request: duplicates, or conflicts when the content
+    differs."""
+    pending = [offer for offer in offers if offer.pending and offer.event is not None]
+    stored = await ledger.earlier([offer.key() for offer in pending])
+    for offer, content in zip(pending, stored, strict=True):
+        if content is not None:
+            _repeat(offer, content, "an earlier request")
+
+
+def deduplicate_within(offers: list[Offer]) -> None:
+    """The same (source, event_id) twice in one request: the first one counts."""
+    first: dict[EventKey, Offer] = {}
+    for offer in offers:
+        if not offer.pending or offer.event is None:
+            continue
+        earlier = first.setdefault(offer.key(), offer)
+        if earlier is not offer:
+            _repeat(offer, earlier.content, f"event {earlier.index} of this request")
+
+
+def _repeat(offer: Offer, earlier_content: str, where: str) -> None:
+    assert offer.event is not None
+    if earlier_content == offer.content:
+        offer.status = "duplicate"
+        return
+    offer.refuse(
+        FieldError(
+            "event_id",
+            f"{offer.event.event_id!r} from {offer.event.source!r} was already received with "
+            f"different content, in {where} (an event id is an idempotency key)",
+        )
+    )
