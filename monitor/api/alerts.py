@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
+from redis.asyncio import Redis
 
 from monitor.alert import AlertKind, AlertStatus
 from monitor.api.audit import append_audit, audit_stream
@@ -28,10 +33,11 @@ from monitor.api.deps import (
     SettingsDep,
     kafka_unavailable,
 )
-from monitor.api.params import CODE_PATTERN, DISPLAY_ZONE, LimitQuery, not_found
+from monitor.api.params import DISPLAY_ZONE, LimitQuery, code_path, example_config, not_found
 from monitor.casetypes import Command
 from monitor.readmodel import ReadModel, View
 from monitor.records import SupervisorCommand
+from monitor.settings import Settings
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -39,12 +45,10 @@ _WIDEN_CAP: Final = 20_000  # a centre-bound list looks at most this many alerts
 
 AlertId = Annotated[
     str,
-    Path(
-        min_length=1,
+    code_path(
+        "the alert's id, as `GET /v1/alerts` or the case object lists it",
+        "3c1e0b9a7d55e2f81a04",
         max_length=128,
-        pattern=CODE_PATTERN,
-        description="the alert's id, as `GET /v1/alerts` or the case object lists it",
-        examples=["3c1e0b9a7d55e2f81a04"],
     ),
 ]
 _NOTE_MAX = 2000
@@ -53,9 +57,7 @@ _NOTE_MAX = 2000
 class AckBody(BaseModel):
     """An acknowledgement (已阅督办): the note is optional."""
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"note": "已电话督办"}]}
-    )
+    model_config = example_config({"note": "已电话督办"}) | ConfigDict(extra="forbid")
 
     note: str = Field("", max_length=_NOTE_MAX, description="what the supervisor did")
 
@@ -63,9 +65,8 @@ class AckBody(BaseModel):
 class CancelBody(BaseModel):
     """A cancellation: the alert should not stand, and the note says why (required)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"note": "申请人已当场撤回, 窗口系统漏报撤回事件"}]},
+    model_config = example_config({"note": "申请人已当场撤回, 窗口系统漏报撤回事件"}) | ConfigDict(
+        extra="forbid"
     )
 
     note: str = Field(max_length=_NOTE_MAX, description="the reason (required, not blank)")
@@ -81,18 +82,14 @@ class CancelBody(BaseModel):
 class CommandAccepted(BaseModel):
     """The decision is on the commands topic and in the audit log; the worker applies it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "alert_id": "3c1e0b9a7d55e2f81a04",
-                    "case_id": "GZ-2026-000123",
-                    "command": "ack",
-                    "by": "王主任",
-                    "at": "2026-09-28T10:05:00+08:00",
-                    "audit_id": "1790000000000-0",
-                }
-            ]
+    model_config = example_config(
+        {
+            "alert_id": "3c1e0b9a7d55e2f81a04",
+            "case_id": "GZ-2026-000123",
+            "command": "ack",
+            "by": "王主任",
+            "at": "2026-09-28T10:05:00+08:00",
+            "audit_id": "1790000000000-0",
         }
     )
 
@@ -145,52 +142,100 @@ async def _visible_alerts(
         window = min(window * 4, _WIDEN_CAP)
 
 
-@router.post(
-    "/{alert_id}/ack",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=CommandAccepted,
-    summary="Acknowledge an alert (role supervisor)",
-    responses={
-        404: {"description": "no such alert, or one of a centre this token does not cover"},
-        409: {"description": "the alert is already resolved"},
-        503: {"description": "Kafka is unavailable: retry after Retry-After seconds"},
-    },
-)
-async def acknowledge(
-    alert_id: AlertId,
+@dataclass(frozen=True, slots=True)
+class Decider:
+    """What a decision on an alert needs: who decides, the read model, Redis for the audit log,
+    the settings and the producer of the commands topic."""
+
+    principal: Principal
+    read_model: ReadModel
+    redis: Redis
+    settings: Settings
+    producer: AIOKafkaProducer
+
+    async def decide(self, command: Command, alert_id: str, note: str) -> CommandAccepted:
+        """Send ``command`` on the alert to the worker, then audit it; 404, 409 or 503 if not."""
+        principal, settings = self.principal, self.settings
+        alert = await self.read_model.alert(alert_id)
+        if alert is None or not principal.may_see(alert.get("center")):
+            raise not_found(f"alert {alert_id!r}")
+        case_id = str(alert["case_id"])
+        if alert.get("status") == AlertStatus.RESOLVED.value:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail=f"alert {alert_id!r} is already resolved "
+                f"({alert.get('resolution')} at {alert.get('resolved_at')}): nothing to decide",
+            )
+        at = int(time.time())
+        record = SupervisorCommand(case_id, alert_id, command, at, principal.name, note)
+        key, value = record.encode()
+        try:
+            async with asyncio.timeout(settings.api_kafka_timeout_s):
+                await self.producer.send_and_wait(settings.commands_topic, key=key, value=value)
+        except (KafkaError, TimeoutError):
+            # nothing is in the audit log either: the same request again is the retry
+            raise kafka_unavailable(settings) from None
+        audit_id = await append_audit(
+            self.redis,
+            audit_stream(settings),
+            principal,
+            at,
+            command.value,
+            alert_id,
+            case_id,
+            str(alert.get("kind")),
+            note,
+        )
+        return CommandAccepted(
+            alert_id=alert_id,
+            case_id=case_id,
+            command=command.value,
+            by=principal.name,
+            at=DISPLAY_ZONE.format(at),
+            audit_id=audit_id,
+        )
+
+
+async def _decider(
     principal: Supervisor,
     read_model: ReadModelDep,
     redis: RedisDep,
     settings: SettingsDep,
     producer: ProducerDep,
-    body: AckBody | None = None,
-) -> CommandAccepted:
-    """Acknowledge: the alert stops escalating for the acknowledgement timeout."""
-    note = body.note if body is not None else ""
-    return await _decide(
-        Command.ACKNOWLEDGE, alert_id, note, principal, read_model, redis, settings, producer
+) -> Decider:
+    return Decider(principal, read_model, redis, settings, producer)
+
+
+DeciderDep = Annotated[Decider, Depends(_decider)]  # role supervisor; 503 while Kafka is away
+
+
+def _decision(command: Command, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """The route of one decision: ``POST /v1/alerts/{alert_id}/{command}``, 202 when taken."""
+    return router.post(
+        f"/{{alert_id}}/{command.value}",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=CommandAccepted,
+        summary=summary,
+        responses={
+            404: {"description": "no such alert, or one of a centre this token does not cover"},
+            409: {"description": "the alert is already resolved"},
+            503: {"description": "Kafka is unavailable: retry after Retry-After seconds"},
+        },
     )
 
 
-@router.post(
-    "/{alert_id}/cancel",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=CommandAccepted,
-    summary="Cancel an alert, with the reason (role supervisor)",
-    responses={
-        404: {"description": "no such alert, or one of a centre this token does not cover"},
-        409: {"description": "the alert is already resolved"},
-        503: {"description": "Kafka is unavailable: retry after Retry-After seconds"},
-    },
-)
+@_decision(Command.ACKNOWLEDGE, "Acknowledge an alert (role supervisor)")
+async def acknowledge(
+    alert_id: AlertId, decider: DeciderDep, body: AckBody | None = None
+) -> CommandAccepted:
+    """Acknowledge: the alert stops escalating for the acknowledgement timeout."""
+    note = body.note if body is not None else ""
+    return await decider.decide(Command.ACKNOWLEDGE, alert_id, note)
+
+
+@_decision(Command.CANCEL, "Cancel an alert, with the reason (role supervisor)")
 async def cancel(
-    alert_id: AlertId,
-    principal: Supervisor,
-    read_model: ReadModelDep,
-    redis: RedisDep,
-    settings: SettingsDep,
-    producer: ProducerDep,
-    body: CancelBody | None = None,
+    alert_id: AlertId, decider: DeciderDep, body: CancelBody | None = None
 ) -> CommandAccepted:
     """Cancel: the alert resolves as ``cancelled``, with the note as its reason."""
     if body is None:  # no body at all: say what is missing, not just "(request)"
@@ -198,58 +243,4 @@ async def cancel(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=[{"field": "note", "rule": "required: a cancellation needs a reason"}],
         )
-    return await _decide(
-        Command.CANCEL, alert_id, body.note, principal, read_model, redis, settings, producer
-    )
-
-
-async def _decide(
-    command: Command,
-    alert_id: str,
-    note: str,
-    principal: Principal,
-    read_model: ReadModelDep,
-    redis: RedisDep,
-    settings: SettingsDep,
-    producer: ProducerDep,
-) -> CommandAccepted:
-    alert = await read_model.alert(alert_id)
-    if alert is None:
-        raise not_found(f"alert {alert_id!r}")
-    if not principal.may_see(alert.get("center")):
-        raise not_found(f"alert {alert_id!r}")
-    case_id = str(alert["case_id"])
-    if alert.get("status") == AlertStatus.RESOLVED.value:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"alert {alert_id!r} is already resolved "
-            f"({alert.get('resolution')} at {alert.get('resolved_at')}): nothing to decide",
-        )
-    at = int(time.time())
-    record = SupervisorCommand(case_id, alert_id, command, at, principal.name, note)
-    key, value = record.encode()
-    try:
-        async with asyncio.timeout(settings.api_kafka_timeout_s):
-            await producer.send_and_wait(settings.commands_topic, key=key, value=value)
-    except (KafkaError, TimeoutError):
-        # nothing is in the audit log either: the same request again is the retry
-        raise kafka_unavailable(settings) from None
-    audit_id = await append_audit(
-        redis,
-        audit_stream(settings),
-        principal,
-        at,
-        command.value,
-        alert_id,
-        case_id,
-        str(alert.get("kind")),
-        note,
-    )
-    return CommandAccepted(
-        alert_id=alert_id,
-        case_id=case_id,
-        command=command.value,
-        by=principal.name,
-        at=DISPLAY_ZONE.format(at),
-        audit_id=audit_id,
-    )
+    return await decider.decide(Command.CANCEL, alert_id, body.note)

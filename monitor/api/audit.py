@@ -15,12 +15,12 @@ import re
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from monitor.api.auth import Admin, Principal
 from monitor.api.deps import RedisDep, SettingsDep
-from monitor.api.params import DISPLAY_ZONE, LimitQuery, bad_request
+from monitor.api.params import DISPLAY_ZONE, LimitQuery, bad_request, example_config
 from monitor.settings import Settings
 
 _ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -31,21 +31,17 @@ router = APIRouter(prefix="/v1/audit", tags=["alerts"])
 class AuditEntry(BaseModel):
     """One decision: who, when, on which alert of which case, and the note."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "1790000000000-0",
-                    "at": "2026-09-28T10:05:00+08:00",
-                    "by": "王主任",
-                    "token_id": "tok_4f2a9c",
-                    "command": "cancel",
-                    "alert_id": "3c1e0b9a7d55e2f81a04",
-                    "case_id": "GZ-2026-000123",
-                    "kind": "deadline_overdue",
-                    "note": "applicant withdrew in person; event missing from the window system",
-                }
-            ]
+    model_config = example_config(
+        {
+            "id": "1790000000000-0",
+            "at": "2026-09-28T10:05:00+08:00",
+            "by": "王主任",
+            "token_id": "tok_4f2a9c",
+            "command": "cancel",
+            "alert_id": "3c1e0b9a7d55e2f81a04",
+            "case_id": "GZ-2026-000123",
+            "kind": "deadline_overdue",
+            "note": "applicant withdrew in person; event missing from the window system",
         }
     )
 

@@ -7,19 +7,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from monitor.api.auth import Viewer
 from monitor.api.deps import ReadModelDep
 from monitor.api.params import (
-    CODE_PATTERN,
     CenterQuery,
     CursorQuery,
     DepartmentQuery,
     LimitQuery,
     OpenLight,
     check_cursor,
+    code_path,
+    example_config,
     not_found,
     open_cases,
 )
@@ -28,16 +29,7 @@ from monitor.timeutil import HOUR
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
-CaseId = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=64,
-        pattern=CODE_PATTERN,
-        description="the case number (办件编号)",
-        examples=["GZ-2026-000123"],
-    ),
-]
+CaseId = Annotated[str, code_path("the case number (办件编号)", "GZ-2026-000123")]
 
 _CASE_EXAMPLE: dict[str, Any] = {
     "case_id": "GZ-2026-000123",
@@ -69,10 +61,8 @@ _CASE_EXAMPLE: dict[str, Any] = {
 class CasePage(BaseModel):
     """One page of open cases, soonest deadline first (suspended cases, undated, last)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"items": [_CASE_EXAMPLE], "next_cursor": "MDE3OTE2MDMyMDA6R1otMjAy"}]
-        }
+    model_config = example_config(
+        {"items": [_CASE_EXAMPLE], "next_cursor": "MDE3OTE2MDMyMDA6R1otMjAy"}
     )
 
     items: list[dict[str, Any]] = Field(description="case objects, without their timeline")

@@ -8,7 +8,8 @@ a thread pool, a thread hop per dependency per request.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import Depends, HTTPException, Request, status
@@ -19,24 +20,13 @@ from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 
 
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def _app_state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency handing out ``request.app.state.<name>``; its alias below names the type."""
 
+    async def provide(request: Request) -> Any:
+        return getattr(request.app.state, name)
 
-async def _redis(request: Request) -> Redis:
-    redis: Redis = request.app.state.redis
-    return redis
-
-
-async def _read_model(request: Request) -> ReadModel:
-    read_model: ReadModel = request.app.state.read_model
-    return read_model
-
-
-async def _kafka(request: Request) -> KafkaLink:
-    kafka: KafkaLink = request.app.state.kafka
-    return kafka
+    return provide
 
 
 async def _producer(request: Request) -> AIOKafkaProducer:
@@ -58,8 +48,8 @@ def kafka_unavailable(settings: Settings) -> HTTPException:
     )
 
 
-SettingsDep = Annotated[Settings, Depends(_settings)]
-RedisDep = Annotated[Redis, Depends(_redis)]
-ReadModelDep = Annotated[ReadModel, Depends(_read_model)]
+SettingsDep = Annotated[Settings, Depends(_app_state("settings"))]
+RedisDep = Annotated[Redis, Depends(_app_state("redis"))]
+ReadModelDep = Annotated[ReadModel, Depends(_app_state("read_model"))]
 ProducerDep = Annotated[AIOKafkaProducer, Depends(_producer)]  # 503 while Kafka is away
-KafkaDep = Annotated[KafkaLink, Depends(_kafka)]  # the producer with its send-and-confirm
+KafkaDep = Annotated[KafkaLink, Depends(_app_state("kafka"))]  # the producer with send-and-confirm

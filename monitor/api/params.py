@@ -1,4 +1,5 @@
-"""What the read routes share: query parameters with their rules, and what a principal may see.
+"""What the routes share: query and path parameters with their rules, a response model's OpenAPI
+example, and what a principal may see.
 
 Codes follow the event contract's rule (1–64 characters, no control characters), so a filter
 can only name something an event could have carried; FastAPI answers any other value with 422
@@ -8,10 +9,12 @@ of another centre is answered as unknown (404), so its existence does not leak.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from fastapi import HTTPException, Query, status
+from fastapi import HTTPException, Path, Query, status
+from pydantic import ConfigDict
 
 from monitor.api.auth import Principal
 from monitor.casetypes import Light
@@ -33,15 +36,29 @@ class OpenLight(StrEnum):
     SUSPENDED = Light.SUSPENDED.value  # 暂停
 
 
-def code_query(description: str, example: str) -> Any:
-    """A query parameter holding a code (centre, department) under the contract's rule."""
-    return Query(
+def _code(param: Callable[..., Any], description: str, example: str, max_length: int) -> Any:
+    return param(
         min_length=1,
-        max_length=64,
+        max_length=max_length,
         pattern=CODE_PATTERN,
-        description=description + " (1–64 characters, no control characters)",
+        description=description,
         examples=[example],
     )
+
+
+def code_query(description: str, example: str) -> Any:
+    """A query parameter holding a code (centre, department) under the contract's rule."""
+    return _code(Query, description + " (1–64 characters, no control characters)", example, 64)
+
+
+def code_path(description: str, example: str, max_length: int = 64) -> Any:
+    """A path parameter holding an id (a case, an alert) under the contract's rule for codes."""
+    return _code(Path, description, example, max_length)
+
+
+def example_config(example: dict[str, Any]) -> ConfigDict:
+    """A model's config whose OpenAPI schema shows ``example``, as ``/docs`` presents it."""
+    return ConfigDict(json_schema_extra={"examples": [example]})
 
 
 CenterQuery = Annotated[str | None, code_query("service centre code (中心)", "GZ-TIANHE")]

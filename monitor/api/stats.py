@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import asdict
 from typing import Annotated, Final
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.api.auth import Principal, Viewer
 from monitor.api.deps import ReadModelDep
 from monitor.api.directory import Directory, DirectoryDep
-from monitor.api.params import DISPLAY_ZONE, open_cases, text_or_none
+from monitor.api.params import DISPLAY_ZONE, example_config, open_cases, text_or_none
 from monitor.casetypes import Light
 from monitor.readmodel import OPEN_LIGHTS, DepartmentRank, ReadModel, instant_of
 from monitor.readmodel.ranking import iso_week, iso_weeks
@@ -46,30 +47,25 @@ class DepartmentLine(BaseModel):
 class Ranking(BaseModel):
     """The ranking over ISO weeks ``from``..``to`` (Asia/Shanghai)."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
+    model_config = example_config(
+        {
+            "from": "2026-W39",
+            "to": "2026-W39",
+            "departments": [
                 {
-                    "from": "2026-W39",
-                    "to": "2026-W39",
-                    "departments": [
-                        {
-                            "rank": 1,
-                            "department": "market",
-                            "completed": 42,
-                            "measured": 40,
-                            "on_time": 39,
-                            "on_time_rate": 0.975,
-                            "breached": 1,
-                            "overdue_now": 0,
-                            "average_share": 0.61,
-                        }
-                    ],
+                    "rank": 1,
+                    "department": "market",
+                    "completed": 42,
+                    "measured": 40,
+                    "on_time": 39,
+                    "on_time_rate": 0.975,
+                    "breached": 1,
+                    "overdue_now": 0,
+                    "average_share": 0.61,
                 }
-            ]
-        },
-    )
+            ],
+        }
+    ) | ConfigDict(populate_by_name=True)
 
     week_from: str = Field(alias="from")
     week_to: str = Field(alias="to")
@@ -201,18 +197,9 @@ def _red_case(view: dict[str, object], directory: Directory, now: int) -> RedCas
 
 
 def _lines(ranks: list[DepartmentRank]) -> list[DepartmentLine]:
+    # the line's fields are the rank's (less share_n, which only the sums need) and its place
     return [
-        DepartmentLine(
-            rank=position,
-            department=rank.department,
-            completed=rank.completed,
-            measured=rank.measured,
-            on_time=rank.on_time,
-            on_time_rate=rank.on_time_rate,
-            breached=rank.breached,
-            overdue_now=rank.overdue_now,
-            average_share=rank.average_share,
-        )
+        DepartmentLine(rank=position, **asdict(rank))
         for position, rank in enumerate(ranks, start=1)
     ]
 

@@ -1,8 +1,8 @@
 """The Redis read model: what the API, the wall page and the metrics read (docs/read-model.md).
 
 Writers hand it the newest case view (``caseview.case_view``), alert records and per-event
-feed facts; readers get open cases by light, centre, department and deadline, alert lists, counts by light,
-the weekly department ranking (以周为单位通报) and each source's feed health.
+feed facts; readers get open cases by light, centre, department and deadline, alert lists,
+counts by light, the weekly department ranking (以周为单位通报) and each source's feed health.
 
 - ``views``: what a stored view is, its lights, and the instants inside it
 - ``footprints``: what one case view contributes to the indexes and aggregates (pure)

@@ -3,7 +3,8 @@
 ``api_stack`` (module scope) gives each test module topics, a consumer group, a read-model
 prefix and token and idempotency prefixes of its own, a worker, and an API on a free loopback
 port with three tokens: the dev integrator token (any source), the dev supervisor token and a
-viewer token. ``http`` is an ``httpx.AsyncClient`` on that API.
+viewer token. ``http`` is an ``httpx.AsyncClient`` on that API; ``yuexiu`` a viewer token
+bound to one centre.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from apistack import ApiStack
+from readkit import token_store
 from redis.asyncio import Redis
 
 from bench.processes import ApiProcess, WorkerProcess, dev_secret
@@ -57,6 +59,14 @@ async def http(api_stack: ApiStack) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the module's API (no token: pass ``headers=api_stack.auth(token)``)."""
     async with httpx.AsyncClient(base_url=api_stack.base_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+async def yuexiu(api_stack: ApiStack) -> str:
+    """A viewer token bound to GZ-YUEXIU: the wall of one centre."""
+    async with token_store(api_stack) as store:
+        _, token = await store.create("越秀 wall", "person", Role.VIEWER, centers=["GZ-YUEXIU"])
+    return token
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,21 @@
 """What the read-side API tests share: sending events through the API and waiting, over the
-API, until the worker has made of them what a test expects."""
+API, until the worker has made of them what a test expects; the fields a refusal names; person
+tokens; a second API beside the stack's with some settings changed."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from apistack import ApiStack
+from redis.asyncio import Redis
 
+from bench.processes import ApiProcess
+from monitor.api.auth import TokenStore
 from tests.stack import eventually
 
 Json = dict[str, Any]
@@ -69,3 +75,38 @@ async def all_pages(
         if cursor is None:
             return pages
         assert len(pages) < 1000, "the cursor never ends"
+
+
+async def refused_fields(
+    http: httpx.AsyncClient, path: str, token: str, params: Json, status: int = 422
+) -> list[str]:
+    """``GET path`` with ``params``, answered ``status`` (422 unless told); the fields that its
+    ``detail`` names, in order."""
+    response = await http.get(path, params=params, headers=ApiStack.auth(token))
+    assert response.status_code == status, response.text
+    return [problem["field"] for problem in response.json()["detail"]]
+
+
+@asynccontextmanager
+async def token_store(stack: ApiStack) -> AsyncIterator[TokenStore]:
+    """The stack's token store, on a Redis connection of its own for the block."""
+    redis = Redis.from_url(stack.settings.redis_url)
+    try:
+        yield TokenStore(redis, stack.settings.auth_prefix)
+    finally:
+        await redis.aclose()
+
+
+@asynccontextmanager
+async def api_with(
+    stack: ApiStack, tmp: pytest.TempPathFactory, **changes: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A second `redline api` on the stack's tokens, with some settings changed."""
+    settings = stack.settings.model_copy(update=changes)
+    api = ApiProcess(settings, tmp.mktemp("api-other"), stack.ingest_token, stack.supervisor_token)
+    try:
+        await api.wait_until(200, "/healthz")
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as client:
+            yield client
+    finally:
+        api.stop()

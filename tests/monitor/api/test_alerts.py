@@ -4,19 +4,17 @@ through Kafka and the worker back into the read model, and the audit log of who 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from apistack import ApiStack
 from events import event, now
-from readkit import Json, case_when, get_json, post_events
-from redis.asyncio import Redis
+from readkit import Json, api_with, case_when, get_json, post_events, refused_fields, token_store
 
-from bench.processes import ApiProcess, free_port
-from bench.runs import api_settings
-from monitor.api.auth import Principal, Role, TokenStore
+from bench.processes import free_port
+from monitor.api.auth import Principal, Role
 from monitor.timeutil import parse_instant
 from tests.stack import eventually
 
@@ -51,21 +49,26 @@ def _firing(case: Json) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class People:
+    """Who decides and who reads the audit log, besides the stack's own tokens."""
+
+    admin: str  # a token of role admin: reads the audit log
+    yuexiu: str  # a supervisor token bound to GZ-YUEXIU
+    supervisor: Principal  # the dev supervisor token's principal
+
+
 @pytest.fixture(scope="module")
-async def people(api_stack: ApiStack) -> AsyncIterator[dict[str, Any]]:
+async def people(api_stack: ApiStack) -> People:
     """An admin token, a supervisor bound to GZ-YUEXIU, and the dev supervisor's principal."""
-    redis = Redis.from_url(api_stack.settings.redis_url)
-    try:
-        store = TokenStore(redis, api_stack.settings.auth_prefix)
+    async with token_store(api_stack) as store:
         _, admin = await store.create("audit reader", "person", Role.ADMIN)
         _, yuexiu = await store.create(
             "越秀 supervisor", "person", Role.SUPERVISOR, centers=["GZ-YUEXIU"]
         )
         supervisor = await store.verify(api_stack.supervisor_token)
-        assert supervisor is not None
-        yield {"admin": admin, "yuexiu": yuexiu, "supervisor": supervisor}
-    finally:
-        await redis.aclose()
+    assert supervisor is not None
+    return People(admin, yuexiu, supervisor)
 
 
 async def _decide(
@@ -76,90 +79,108 @@ async def _decide(
     )
 
 
-async def _alert_when(http: httpx.AsyncClient, stack: ApiStack, alert_id: str, status: str) -> Json:
-    """The alert, once ``GET /v1/alerts?status=…`` lists it (the worker applied the command)."""
+@dataclass(frozen=True)
+class Desk:
+    """A supervisor's desk over the module's stack: the red cases' firing alerts, the people,
+    deciding, and reading back what the worker and the audit log made of a decision."""
 
-    async def listed() -> Json | None:
-        page = await get_json(http, "/v1/alerts", stack.viewer_token, status=status, limit=500)
-        return next((a for a in page["items"] if a["id"] == alert_id), None)
+    stack: ApiStack
+    http: httpx.AsyncClient
+    overdue: dict[str, str]  # case id -> its firing deadline_overdue alert
+    people: People
 
-    return await eventually(listed)
+    async def decide(
+        self, alert_id: str, command: str, body: Any = None, token: str | None = None
+    ) -> httpx.Response:
+        """``POST /v1/alerts/{alert_id}/{command}``, by the dev supervisor unless told."""
+        who = self.stack.supervisor_token if token is None else token
+        return await _decide(self.http, who, alert_id, command, body)
+
+    async def alert_when(self, alert_id: str, status: str) -> Json:
+        """The alert, once ``GET /v1/alerts?status=…`` lists it (the worker applied the command)."""
+
+        async def listed() -> Json | None:
+            page = await get_json(
+                self.http, "/v1/alerts", self.stack.viewer_token, status=status, limit=500
+            )
+            return next((a for a in page["items"] if a["id"] == alert_id), None)
+
+        return await eventually(listed)
+
+    async def audit(self) -> list[Json]:
+        """The audit log's newest 500 entries, newest first."""
+        page = await get_json(self.http, "/v1/audit", self.people.admin, limit=500)
+        entries: list[Json] = page["items"]
+        return entries
+
+    async def audited(self, audit_id: str) -> Json:
+        """The audit log's entry ``audit_id``."""
+        return next(entry for entry in await self.audit() if entry["id"] == audit_id)
 
 
-async def _audit(http: httpx.AsyncClient, admin: str, audit_id: str) -> Json:
-    page = await get_json(http, "/v1/audit", admin, limit=500)
-    return next(entry for entry in page["items"] if entry["id"] == audit_id)
+@pytest.fixture
+def desk(
+    api_stack: ApiStack, http: httpx.AsyncClient, overdue: dict[str, str], people: People
+) -> Desk:
+    """The supervisor's desk on the module's stack."""
+    return Desk(api_stack, http, overdue, people)
 
 
 async def test_an_ack_turns_the_alert_acknowledged_and_the_audit_says_who_and_when(
-    api_stack: ApiStack,
-    http: httpx.AsyncClient,
-    overdue: dict[str, str],
-    people: dict[str, Any],
+    desk: Desk,
 ) -> None:
-    alert_id = overdue["AL-ACK"]
+    alert_id = desk.overdue["AL-ACK"]
     before = int(time.time())
-    response = await _decide(
-        http, api_stack.supervisor_token, alert_id, "ack", {"note": "已电话督办"}
-    )
+    response = await desk.decide(alert_id, "ack", {"note": "已电话督办"})
     after = int(time.time())
     assert response.status_code == 202, response.text
     answer = response.json()
-    supervisor: Principal = people["supervisor"]
+    supervisor = desk.people.supervisor
     assert answer["case_id"] == "AL-ACK" and answer["command"] == "ack"
     assert answer["by"] == supervisor.name
 
-    alert = await _alert_when(http, api_stack, alert_id, "acknowledged")
+    alert = await desk.alert_when(alert_id, "acknowledged")
     assert alert["case_id"] == "AL-ACK" and alert["resolved_at"] is None
     assert before <= parse_instant(alert["acknowledged_at"]) <= after + 1
-    case = await case_when(http, api_stack, "AL-ACK")
+    case = await case_when(desk.http, desk.stack, "AL-ACK")
     assert case["light"] == "red"  # acknowledging does not turn a late case green
     assert [a["status"] for a in case["alerts"] if a["id"] == alert_id] == ["acknowledged"]
 
-    entry = await _audit(http, people["admin"], answer["audit_id"])
+    entry = await desk.audited(answer["audit_id"])
     assert entry["by"] == supervisor.name and entry["token_id"] == supervisor.token_id
     assert before <= parse_instant(entry["at"]) <= after
     assert (entry["command"], entry["alert_id"], entry["case_id"]) == ("ack", alert_id, "AL-ACK")
     assert (entry["kind"], entry["note"]) == (OVERDUE, "已电话督办")
 
 
-async def test_a_cancel_needs_a_reason_and_resolves_the_alert_cancelled(
-    api_stack: ApiStack,
-    http: httpx.AsyncClient,
-    overdue: dict[str, str],
-    people: dict[str, Any],
-) -> None:
-    alert_id = overdue["AL-CANCEL"]
-    token = api_stack.supervisor_token
+async def test_a_cancel_needs_a_reason_and_resolves_the_alert_cancelled(desk: Desk) -> None:
+    alert_id = desk.overdue["AL-CANCEL"]
     for body in (None, {}, {"note": ""}, {"note": " \t\n"}, {"note": "x" * 2001}):
-        response = await _decide(http, token, alert_id, "cancel", body)
+        response = await desk.decide(alert_id, "cancel", body)
         assert response.status_code == 422, (body, response.text)
         assert [problem["field"] for problem in response.json()["detail"]] == ["note"]
     reason = "申请人当场撤回, 窗口系统漏报撤回事件"
-    response = await _decide(http, token, alert_id, "cancel", {"note": reason})
+    response = await desk.decide(alert_id, "cancel", {"note": reason})
     assert response.status_code == 202, response.text
 
-    alert = await _alert_when(http, api_stack, alert_id, "resolved")
+    alert = await desk.alert_when(alert_id, "resolved")
     assert alert["resolution"] == "cancelled" and alert["resolved_at"] is not None
-    entry = await _audit(http, people["admin"], response.json()["audit_id"])
+    entry = await desk.audited(response.json()["audit_id"])
     assert (entry["command"], entry["note"]) == ("cancel", reason)
 
     for command in ("cancel", "ack"):  # nothing left to decide
-        again = await _decide(http, token, alert_id, command, {"note": "again"})
+        again = await desk.decide(alert_id, command, {"note": "again"})
         assert again.status_code == 409, again.text
         assert "already resolved" in again.json()["detail"]
 
 
-async def test_an_alert_acknowledged_then_cancelled(
-    api_stack: ApiStack, http: httpx.AsyncClient, overdue: dict[str, str]
-) -> None:
-    alert_id = overdue["AL-BOTH"]
-    token = api_stack.supervisor_token
-    assert (await _decide(http, token, alert_id, "ack")).status_code == 202  # no body: fine
-    await _alert_when(http, api_stack, alert_id, "acknowledged")
-    cancelled = await _decide(http, token, alert_id, "cancel", {"note": "duplicate of AL-ACK"})
+async def test_an_alert_acknowledged_then_cancelled(desk: Desk) -> None:
+    alert_id = desk.overdue["AL-BOTH"]
+    assert (await desk.decide(alert_id, "ack")).status_code == 202  # no body: fine
+    await desk.alert_when(alert_id, "acknowledged")
+    cancelled = await desk.decide(alert_id, "cancel", {"note": "duplicate of AL-ACK"})
     assert cancelled.status_code == 202, cancelled.text
-    alert = await _alert_when(http, api_stack, alert_id, "resolved")
+    alert = await desk.alert_when(alert_id, "resolved")
     assert alert["resolution"] == "cancelled" and alert["acknowledged_at"] is not None
 
 
@@ -174,34 +195,25 @@ async def test_an_unknown_or_malformed_alert(
     assert response.status_code == status, response.text
 
 
-async def test_who_may_decide_and_read_the_audit(
-    api_stack: ApiStack,
-    http: httpx.AsyncClient,
-    overdue: dict[str, str],
-    people: dict[str, Any],
-) -> None:
-    alert_id = overdue["AL-ACK"]
+async def test_who_may_decide_and_read_the_audit(desk: Desk) -> None:
+    stack, http = desk.stack, desk.http
+    alert_id = desk.overdue["AL-ACK"]
     assert (await http.post(f"/v1/alerts/{alert_id}/ack")).status_code == 401
-    for token in (api_stack.viewer_token, api_stack.ingest_token):
-        assert (await _decide(http, token, alert_id, "ack")).status_code == 403
-    for token in (api_stack.viewer_token, api_stack.supervisor_token):
+    for token in (stack.viewer_token, stack.ingest_token):
+        assert (await desk.decide(alert_id, "ack", token=token)).status_code == 403
+    for token in (stack.viewer_token, stack.supervisor_token):
         response = await http.get("/v1/audit", headers=ApiStack.auth(token))
         assert response.status_code == 403
-    assert (await http.get("/v1/alerts", headers=ApiStack.auth(api_stack.viewer_token))).is_success
+    assert (await http.get("/v1/alerts", headers=ApiStack.auth(stack.viewer_token))).is_success
 
 
-async def test_a_centre_bound_supervisor_acts_on_its_centre_only(
-    api_stack: ApiStack,
-    http: httpx.AsyncClient,
-    overdue: dict[str, str],
-    people: dict[str, Any],
-) -> None:
-    token = people["yuexiu"]
-    other = await _decide(http, token, overdue["AL-DOWN"], "ack", {"note": "not ours"})
+async def test_a_centre_bound_supervisor_acts_on_its_centre_only(desk: Desk) -> None:
+    token = desk.people.yuexiu
+    other = await desk.decide(desk.overdue["AL-DOWN"], "ack", {"note": "not ours"}, token)
     assert other.status_code == 404  # another centre's alert: unknown, not forbidden
-    ours = await _decide(http, token, overdue["AL-YX"], "ack", {"note": "越秀已督办"})
+    ours = await desk.decide(desk.overdue["AL-YX"], "ack", {"note": "越秀已督办"}, token)
     assert ours.status_code == 202, ours.text
-    await _alert_when(http, api_stack, overdue["AL-YX"], "acknowledged")
+    await desk.alert_when(desk.overdue["AL-YX"], "acknowledged")
 
 
 async def test_the_list_filters_and_rejects_unknown_values(
@@ -221,58 +233,38 @@ async def test_the_list_filters_and_rejects_unknown_values(
         ({"limit": "0"}, "limit"),
         ({"limit": "100000"}, "limit"),
     ):
-        response = await http.get("/v1/alerts", params=params, headers=ApiStack.auth(token))
-        assert response.status_code == 422, response.text
-        assert [problem["field"] for problem in response.json()["detail"]] == [field]
+        assert await refused_fields(http, "/v1/alerts", token, params) == [field], params
 
 
-async def test_the_audit_log_pages_back_newest_first(
-    api_stack: ApiStack, http: httpx.AsyncClient, people: dict[str, Any], overdue: dict[str, str]
-) -> None:
-    await _decide(http, api_stack.supervisor_token, overdue["AL-ACK"], "ack", {"note": "1"})
-    await _decide(http, api_stack.supervisor_token, overdue["AL-ACK"], "ack", {"note": "2"})
+async def test_the_audit_log_pages_back_newest_first(desk: Desk) -> None:
+    await desk.decide(desk.overdue["AL-ACK"], "ack", {"note": "1"})
+    await desk.decide(desk.overdue["AL-ACK"], "ack", {"note": "2"})
+    admin = desk.people.admin
     ids, before = [], None
     for _ in range(3):
         params = {"limit": 1, **({"before": before} if before else {})}
-        page = await get_json(http, "/v1/audit", people["admin"], **params)
+        page = await get_json(desk.http, "/v1/audit", admin, **params)
         [entry] = page["items"]
         ids.append(entry["id"])
         before = page["next_before"]
     assert len(set(ids)) == 3
     assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))), reverse=True)
-    bad = await http.get(
-        "/v1/audit", params={"before": "'; DROP"}, headers=ApiStack.auth(people["admin"])
-    )
-    assert bad.status_code == 400 and bad.json()["detail"][0]["field"] == "before"
+    refused = await refused_fields(desk.http, "/v1/audit", admin, {"before": "'; DROP"}, 400)
+    assert refused[0] == "before"
 
 
 async def test_with_kafka_away_a_decision_is_503_and_not_audited(
-    api_stack: ApiStack,
-    http: httpx.AsyncClient,
-    overdue: dict[str, str],
-    people: dict[str, Any],
-    tmp_path_factory: pytest.TempPathFactory,
+    desk: Desk, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     # a second API on the same Redis and read model, whose Kafka is a port nobody listens on
-    away = api_settings(api_stack.settings, kafka_bootstrap=f"127.0.0.1:{free_port()}")
-    api = ApiProcess(
-        away,
-        tmp_path_factory.mktemp("kafka-away"),
-        api_stack.ingest_token,
-        api_stack.supervisor_token,
-    )
-    try:
-        await api.wait_until(200, "/healthz")
-        async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as cut_off:
-            alert_id = overdue["AL-DOWN"]
-            response = await _decide(
-                cut_off, api_stack.supervisor_token, alert_id, "ack", {"note": "kafka away"}
-            )
+    away = f"127.0.0.1:{free_port()}"
+    alert_id = desk.overdue["AL-DOWN"]
+    async with api_with(desk.stack, tmp_path_factory, kafka_bootstrap=away) as cut_off:
+        response = await _decide(
+            cut_off, desk.stack.supervisor_token, alert_id, "ack", {"note": "kafka away"}
+        )
         assert response.status_code == 503, response.text
         assert int(response.headers["Retry-After"]) >= 1
-        page = await get_json(http, "/v1/audit", people["admin"], limit=500)
-        assert all(entry["alert_id"] != alert_id for entry in page["items"])
-        still = await get_json(http, "/v1/alerts", api_stack.viewer_token, status="firing")
+        assert all(entry["alert_id"] != alert_id for entry in await desk.audit())
+        still = await get_json(desk.http, "/v1/alerts", desk.stack.viewer_token, status="firing")
         assert alert_id in {alert["id"] for alert in still["items"]}
-    finally:
-        api.stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -11,8 +9,9 @@ import pytest
 from apistack import ApiStack
 from events import OPENING, SPEC_ACCEPTED, event, now
 from prometheus_client.parser import text_string_to_metric_families
+from readkit import api_with
 
-from bench.processes import ApiProcess, free_port
+from bench.processes import free_port
 from monitor.alert import AlertKind
 from monitor.readmodel import OPEN_LIGHTS, ReadModel
 from tests.stack import eventually
@@ -44,19 +43,15 @@ def _value(
     return samples[name][tuple(sorted(labels.items()))]
 
 
-@asynccontextmanager
-async def _api_with(
-    stack: ApiStack, tmp: pytest.TempPathFactory, **changes: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A second `redline api` on the stack's tokens, with some settings changed."""
-    settings = stack.settings.model_copy(update=changes)
-    api = ApiProcess(settings, tmp.mktemp("api-other"), stack.ingest_token, stack.supervisor_token)
-    try:
-        await api.wait_until(200, "/healthz")
-        async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as client:
-            yield client
-    finally:
-        api.stop()
+async def _unready(client: httpx.AsyncClient, down: str) -> str:
+    """``/readyz`` with one of Kafka and Redis away: 503, the other one ok; the check of the
+    one that is down, which starts ``down:``."""
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    checks = ready.json()["checks"]
+    [up] = {"kafka", "redis"} - {down}
+    assert checks[up] == "ok" and checks[down].startswith("down:")
+    return str(checks[down])
 
 
 async def test_the_gauges_exist_at_zero_before_the_first_case(
@@ -127,12 +122,9 @@ async def test_with_kafka_down_the_api_serves_but_is_not_ready(
     api_stack: ApiStack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     closed = f"127.0.0.1:{free_port()}"
-    async with _api_with(api_stack, tmp_path_factory, kafka_bootstrap=closed) as client:
-        ready = await client.get("/readyz")
-        assert ready.status_code == 503
-        checks = ready.json()["checks"]
-        assert checks["redis"] == "ok" and checks["kafka"].startswith("down: cannot reach")
-        assert closed in checks["kafka"]
+    async with api_with(api_stack, tmp_path_factory, kafka_bootstrap=closed) as client:
+        kafka = await _unready(client, "kafka")
+        assert kafka.startswith("down: cannot reach") and closed in kafka
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/metrics")).status_code == 200  # Redis is enough for it
         cases = await client.get("/v1/cases", headers=api_stack.auth(api_stack.viewer_token))
@@ -143,11 +135,8 @@ async def test_with_redis_down_requests_are_503_not_500(
     api_stack: ApiStack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     closed = f"redis://127.0.0.1:{free_port()}/0"
-    async with _api_with(api_stack, tmp_path_factory, redis_url=closed) as client:
-        ready = await client.get("/readyz")
-        assert ready.status_code == 503
-        assert ready.json()["checks"]["redis"].startswith("down:")
-        assert ready.json()["checks"]["kafka"] == "ok"
+    async with api_with(api_stack, tmp_path_factory, redis_url=closed) as client:
+        await _unready(client, "redis")
         body = event("MET-NOREDIS", 1, "submitted", now(), **OPENING)
         response = await client.post(
             "/v1/events", json=body, headers=api_stack.auth(api_stack.ingest_token)

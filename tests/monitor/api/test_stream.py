@@ -17,7 +17,6 @@ from events import event, now
 from readkit import case_when, post_events
 from redis.asyncio import Redis
 
-from monitor.api.auth import Role, TokenStore
 from monitor.api.stream import HEARTBEAT_S
 from tests.stack import eventually
 
@@ -85,18 +84,6 @@ async def stream(
 
 def _change_of(case_id: str) -> Callable[[Event], bool]:
     return lambda e: e.get("event") == "change" and e["data"]["case_id"] == case_id
-
-
-@pytest.fixture(scope="module")
-async def yuexiu(api_stack: ApiStack) -> AsyncIterator[str]:
-    """A viewer token bound to GZ-YUEXIU."""
-    redis = Redis.from_url(api_stack.settings.redis_url)
-    try:
-        store = TokenStore(redis, api_stack.settings.auth_prefix)
-        _, token = await store.create("越秀 wall", "person", Role.VIEWER, centers=["GZ-YUEXIU"])
-        yield token
-    finally:
-        await redis.aclose()
 
 
 async def test_a_snapshot_then_the_change_of_an_event_posted_through_the_api(
