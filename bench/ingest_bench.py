@@ -32,7 +32,7 @@ from monitor.timeutil import HOUR, zone
 from streams.topics import ensure_topics
 
 SHANGHAI = zone("Asia/Shanghai")
-CENTRES = ("GZ-TIANHE", "GZ-YUEXIU", "LS-CHENGGUAN")
+CENTERS = ("GZ-TIANHE", "GZ-YUEXIU", "LS-CHENGGUAN")
 ITEMS = ("FOOD-LICENSE", "BIZ-REG", "PRINT-SEAL", "BUILD-PERMIT")
 
 
@@ -52,7 +52,7 @@ def _bodies(prefix: str, requests: int, batch: int) -> list[bytes]:
                     "case_id": case,
                     "occurred_at": at,
                     "source": "bench-window",
-                    "center": CENTRES[n % len(CENTRES)],
+                    "center": CENTERS[n % len(CENTERS)],
                     "item_code": ITEMS[n % len(ITEMS)],
                     "handler": f"handler-{n % 17}",
                     "window": f"W{n % 12:02d}",

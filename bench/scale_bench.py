@@ -122,7 +122,7 @@ class CaseFactory:
         # long its cases stay open, so the long items dominate a centre's open cases.
         self.items = list(config.catalog.values())
         self.weights = [_span(item) for item in self.items]
-        self.centres = list(config.centres) or [OPENING["center"]]
+        self.centers = list(config.centers) or [OPENING["center"]]
         self.all_partitions = list(range(partitions))
         self.partitioner = DefaultPartitioner()
 
@@ -153,11 +153,11 @@ class CaseFactory:
         (so its deadline is usually ahead); redrawn younger if it came out overdue."""
         case_id = f"SC-2026-{n:09d}"
         item = self.rng.choices(self.items, self.weights)[0]
-        centre = self.rng.choice(self.centres)
+        center = self.rng.choice(self.centers)
         age = int(self.rng.random() * 0.9 * _span(item))
         for _ in range(3):
             key, value = event(
-                case_id, 1, "accepted", now - age, center=centre, item_code=item.code
+                case_id, 1, "accepted", now - age, center=center, item_code=item.code
             )
             snapshot, red = self.snapshot(key, value, now)
             if not red:

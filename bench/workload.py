@@ -36,15 +36,15 @@ GAPS = {
 }
 
 
-def _pace(rng: random.Random, item: str, centre: str) -> Pace:
+def _pace(rng: random.Random, item: str, center: str) -> Pace:
     return FixedPace(rng, GAPS, complete_share=0.7)
 
 
 BENCH_SHAPE = Shape(
     items=ITEMS,
-    centres=[f"C{index:02d}" for index in range(40)],
+    centers=[f"C{index:02d}" for index in range(40)],
     pace=_pace,
-    zone=lambda centre: SHANGHAI,
+    zone=lambda center: SHANGHAI,
     steps=lambda item: [("审查", "3wd")],
     suspend_reasons=["supplement", "inspection", "expert_review"],
     expected=lambda reason: "5wd",

@@ -44,7 +44,7 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
-class Centre:
+class Center:
     """A service centre (政务服务中心): its zone and working-day calendar."""
 
     code: str
@@ -80,14 +80,14 @@ class Config:
     """Everything the engine reads from operators, validated."""
 
     catalog: Mapping[str, Item]
-    centres: Mapping[str, Centre]
+    centers: Mapping[str, Center]
     calendars: Calendars
     policy: Policy = Policy()
 
-    def centre(self, code: str) -> Centre:
+    def center(self, code: str) -> Center:
         """The centre's settings; an unknown code gets the defaults (and is reported as unknown
         in its source's feed health)."""
-        return self.centres.get(code) or Centre(code, code)
+        return self.centers.get(code) or Center(code, code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ class ConfigFiles:
     """Where the configuration lives; :meth:`load` reads (and re-reads) it."""
 
     catalog: Path
-    centres: Path | None = None
+    centers: Path | None = None
     calendars: Sequence[Path] = ()
     policy: Path | None = None
 
@@ -105,13 +105,13 @@ class ConfigFiles:
             calendars = load_calendars(self.calendars)
         except CalendarError as exc:
             raise ConfigError(str(exc)) from None
-        centres: dict[str, Centre] = {}
-        if self.centres:
-            centres = load_centres(self.centres)
-            _check_calendars(self.centres, centres, calendars)
+        centers: dict[str, Center] = {}
+        if self.centers:
+            centers = load_centers(self.centers)
+            _check_calendars(self.centers, centers, calendars)
         return Config(
             catalog=load_catalog(self.catalog),
-            centres=centres,
+            centers=centers,
             calendars=calendars,
             policy=load_policy(self.policy) if self.policy else Policy(),
         )
@@ -152,19 +152,19 @@ def load_catalog(path: Path) -> dict[str, Item]:
     return catalog
 
 
-def load_centres(path: Path) -> dict[str, Centre]:
+def load_centers(path: Path) -> dict[str, Center]:
     """The centres file: ``centers:`` with code, name, optional timezone and calendar."""
-    centres: dict[str, Centre] = {}
+    centers: dict[str, Center] = {}
     for index, raw in enumerate(_entries(path, "centers")):
         where = _entry(path, f"centers[{index}]", raw)
         where.only(raw, {"code", "name", "timezone", "calendar"})
         code = where.text(raw, "code")
-        if code in centres:
+        if code in centers:
             raise where.error("code", f"{code!r} appears twice")
         tz = where.get(raw, "timezone", _timezone, optional=True) or DEFAULT_TIMEZONE
         calendar = where.text(raw, "calendar", optional=True) or DEFAULT_CALENDAR
-        centres[code] = Centre(code, where.text(raw, "name"), tz, calendar)
-    return centres
+        centers[code] = Center(code, where.text(raw, "name"), tz, calendar)
+    return centers
 
 
 def load_policy(path: Path) -> Policy:
@@ -196,12 +196,12 @@ def load_policy(path: Path) -> Policy:
     )
 
 
-def _check_calendars(path: Path, centres: Mapping[str, Centre], calendars: Calendars) -> None:
-    for index, centre in enumerate(centres.values()):
-        if not calendars.known(centre.calendar):
-            raise Where(ConfigError, path, f"centers[{index}]", centre.code).error(
+def _check_calendars(path: Path, centers: Mapping[str, Center], calendars: Calendars) -> None:
+    for index, center in enumerate(centers.values()):
+        if not calendars.known(center.calendar):
+            raise Where(ConfigError, path, f"centers[{index}]", center.code).error(
                 "calendar",
-                f"{centre.calendar!r} is not a known calendar id; known: "
+                f"{center.calendar!r} is not a known calendar id; known: "
                 f"{', '.join(calendars.ids())} (add its year files with --calendar)",
             )
 

@@ -78,7 +78,7 @@ class Engine:
         if terms is None:  # one shared object for every case measured the same way
             promised = given_promised or item.promised
             statutory = given_statutory or item.statutory
-            centre = self.config.centre(center)
+            site = self.config.center(center)  # its zone and calendar
             department = department or item.department
             terms = self._terms_cache[key] = Terms(
                 center=center,
@@ -87,8 +87,8 @@ class Engine:
                 promised=promised,
                 statutory=statutory,
                 yellow_at=self.config.policy.yellow_at(item, center, department),
-                timelines=self._timelines_for(centre.timezone, centre.calendar),
-                zone_name=centre.timezone,
+                timelines=self._timelines_for(site.timezone, site.calendar),
+                zone_name=site.timezone,
             )
         return terms
 

@@ -249,7 +249,7 @@ class Tracker:
     def _feed(self, event: AnyEvent, arrived_at: int, outcome: str) -> FeedRecord:
         center = event.center
         unknown = (
-            center if center is not None and center not in self.engine.config.centres else None
+            center if center is not None and center not in self.engine.config.centers else None
         )
         return FeedRecord(
             event.source, event.occurred_at, arrived_at, outcome, unknown_center=unknown

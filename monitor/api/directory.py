@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from monitor.config import ConfigError, load_catalog, load_centres
+from monitor.config import ConfigError, load_catalog, load_centers
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,23 +24,23 @@ class Directory:
     """Item and centre names by code."""
 
     items: dict[str, str] = field(default_factory=dict)
-    centres: dict[str, str] = field(default_factory=dict)
+    centers: dict[str, str] = field(default_factory=dict)
 
     def item(self, code: object) -> str | None:
         """The item's name (e.g. 食品经营许可), None when unknown."""
         return self.items.get(code) if isinstance(code, str) else None
 
-    def centre(self, code: object) -> str | None:
+    def center(self, code: object) -> str | None:
         """The centre's name (e.g. 天河区政务服务中心), None when unknown."""
-        return self.centres.get(code) if isinstance(code, str) else None
+        return self.centers.get(code) if isinstance(code, str) else None
 
 
 def load_directory(settings: Settings) -> Directory:
     """The names in the files ``settings`` points at."""
     try:
         items = {code: item.name for code, item in load_catalog(settings.catalog).items()}
-        centres = (
-            {code: centre.name for code, centre in load_centres(settings.centres).items()}
+        centers = (
+            {code: center.name for code, center in load_centers(settings.centres).items()}
             if settings.centres is not None
             else {}
         )
@@ -48,7 +48,7 @@ def load_directory(settings: Settings) -> Directory:
         # the worker refuses to start on a bad file; here names are a courtesy, codes suffice
         log.warning("names unavailable, showing codes: %s", exc)
         return Directory()
-    return Directory(items, centres)
+    return Directory(items, centers)
 
 
 def _directory(request: Request) -> Directory:

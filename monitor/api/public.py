@@ -116,7 +116,7 @@ async def public_case(
         item_code=text_or_none(view.get("item_code")),
         item_name=directory.item(view.get("item_code")),
         center=text_or_none(view.get("center")),
-        center_name=directory.centre(view.get("center")),
+        center_name=directory.center(view.get("center")),
         department=text_or_none(view.get("department")),
         submitted_at=text_or_none(view.get("submitted_at")),
         accepted_at=text_or_none(view.get("accepted_at")),

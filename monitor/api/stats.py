@@ -175,7 +175,7 @@ async def _totals(read_model: ReadModel, principal: Principal) -> dict[str, int]
         everything = await read_model.totals()
     else:
         everything = dict.fromkeys(OPEN_LIGHTS, 0)
-        for center, lights in (await read_model.centre_totals()).items():
+        for center, lights in (await read_model.center_totals()).items():
             if center in principal.centers:
                 for light in OPEN_LIGHTS:
                     everything[light] += lights.get(light, 0)
@@ -187,7 +187,7 @@ def _red_case(view: dict[str, object], directory: Directory, now: int) -> RedCas
     return RedCase(
         case_id=str(view["case_id"]),
         center=text_or_none(view.get("center")),
-        center_name=directory.centre(view.get("center")),
+        center_name=directory.center(view.get("center")),
         department=text_or_none(view.get("department")),
         item_code=text_or_none(view.get("item_code")),
         item_name=directory.item(view.get("item_code")),

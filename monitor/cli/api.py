@@ -187,7 +187,7 @@ def _describe_token(principal: Principal) -> str:
         rights = f"role {principal.role}"
     else:
         rights = f"source {principal.source or '(any)'}"
-    centres = (
+    centers = (
         "all centres"
         if principal.centers is None
         else "centres " + ",".join(sorted(principal.centers))
@@ -200,6 +200,6 @@ def _describe_token(principal: Principal) -> str:
         "" if principal.created_at is None else zone(DEFAULT_TIMEZONE).format(principal.created_at)
     )
     return (
-        f"{principal.token_id}  {principal.kind:<10}  {principal.name!r}  {rights}, {centres}"
+        f"{principal.token_id}  {principal.kind:<10}  {principal.name!r}  {rights}, {centers}"
         f"{rate}  created {created}  {state}"
     )

@@ -33,7 +33,7 @@ CalendarOpt = Annotated[
         dir_okay=False,
     ),
 ]
-CentresOpt = Annotated[
+CentersOpt = Annotated[
     Path | None, typer.Option("--centres", help="centres YAML", exists=True, dir_okay=False)
 ]
 PolicyOpt = Annotated[
@@ -53,10 +53,10 @@ def _instant(text: str, option: str) -> int:
 
 
 def _engine(
-    catalog: Path, calendars: list[Path] | None, centres: Path | None, policy: Path | None
+    catalog: Path, calendars: list[Path] | None, centers: Path | None, policy: Path | None
 ) -> Engine:
     try:
-        return Engine(ConfigFiles(catalog, centres, tuple(calendars or ()), policy).load())
+        return Engine(ConfigFiles(catalog, centers, tuple(calendars or ()), policy).load())
     except ConfigError as exc:
         raise fail(str(exc)) from None
 
@@ -66,7 +66,7 @@ def replay_command(
     now: Annotated[str, typer.Option("--now", help="evaluate at this RFC 3339 instant")],
     catalog: CatalogOpt,
     calendar: CalendarOpt = None,
-    centres: CentresOpt = None,
+    centers: CentersOpt = None,
     policy: PolicyOpt = None,
 ) -> None:
     """Replay a feed offline and print one JSON line per case, sorted by case_id.
@@ -75,7 +75,7 @@ def replay_command(
     replayed, and the exit status is then 2.
     """
     at = _instant(now, "--now")
-    engine = _engine(catalog, calendar, centres, policy)
+    engine = _engine(catalog, calendar, centers, policy)
     tune_gc()
     with events.open("rb") as feed:
         report = replay(feed, engine)

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from monitor.config import DEFAULT_TIMEZONE
+from monitor.durations import OVERDUE, span_text
+from monitor.limits import Unit
 from monitor.timeutil import DAY, HOUR, parse_instant, zone
 
 if TYPE_CHECKING:  # the read model's types only: watch loads redis when it runs
@@ -33,7 +35,7 @@ def wall_text(
     for view in reds:
         lines.append(
             f"         {view['case_id']!s:<28} {view.get('center') or '-'!s:<14} "
-            f"{view.get('department') or '-'!s:<12} overdue {_overdue(view, now)}"
+            f"{view.get('department') or '-'!s:<12} {_overdue(view, now)}"
         )
     lines.append("sources  " + _row("source", "accepted", "duplicate", "refused", "last lag"))
     for feed in feeds:
@@ -59,7 +61,8 @@ def wall_text(
 
 
 def span(seconds: int) -> str:
-    """A duration for people: ``2d 03h``, ``5h 07m``, ``12m 30s``, ``40s``."""
+    """A feed lag to the second: ``2d 03h``, ``5h 07m``, ``12m 30s``, ``40s`` (a technical
+    figure for integrators; case time reads through monitor.durations)."""
     seconds = max(seconds, 0)
     days, rest = divmod(seconds, DAY)
     hours, rest = divmod(rest, HOUR)
@@ -78,14 +81,14 @@ def _row(source: str, accepted: str, duplicate: str, refused: str, lag: str) -> 
 
 
 def _overdue(view: dict[str, object], now: int) -> str:
-    """Natural time since the promised deadline, up to now or to the case's own time when that
-    is later (a simulated feed runs ahead of the clock)."""
+    """Natural time since the promised deadline (``超期 1天2小时``, monitor.durations), up to now
+    or to the case's own time when that is later (a simulated feed runs ahead of the clock)."""
     deadline = view.get("deadline")
     if not isinstance(deadline, str):
-        return "-"
+        return f"{OVERDUE} -"
     as_of = view.get("as_of")
     until = max(now, parse_instant(as_of)) if isinstance(as_of, str) else now
-    return span(until - parse_instant(deadline))
+    return f"{OVERDUE} {span_text(max(until - parse_instant(deadline), 0), Unit.DAYS)}"
 
 
 def _lag(seconds: int | None) -> str:

@@ -38,7 +38,7 @@ async def read_snapshot(read_model: ReadModel) -> Snapshot:
     """Every number the gauges need, read from Redis at scrape time."""
     return Snapshot(
         lights=await read_model.totals(),
-        centers=await read_model.centre_totals(),
+        centers=await read_model.center_totals(),
         departments=await read_model.department_totals(),
         alerts=await read_model.open_alert_counts(),
         sources=await read_model.sources(),
@@ -52,7 +52,7 @@ class ReadModelCollector(Collector):
     def __init__(self, config: Config) -> None:
         self.snapshot = Snapshot()
         # configured codes: their series exist at zero before the first case arrives
-        self.centers = sorted(config.centres)
+        self.centers = sorted(config.centers)
         self.departments = sorted({item.department for item in config.catalog.values()})
 
     def collect(self) -> Iterator[Metric]:

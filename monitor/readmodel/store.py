@@ -286,7 +286,7 @@ class ReadModel:
         counts = await self._hash(self.key("agg", "light"))
         return {light: int(counts.get(light, 0)) for light in LIGHTS}
 
-    async def centre_totals(self) -> dict[str, dict[str, int]]:
+    async def center_totals(self) -> dict[str, dict[str, int]]:
         """Cases by centre and light; a case without a centre counts under ``""``."""
         return await self._light_table(self.key("agg", "center"))
 

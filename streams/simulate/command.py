@@ -21,7 +21,7 @@ from streams.simulate.load import (
     DEFAULT_TIME_SCALE,
     DEFAULTS,
     DEMO_CATALOG,
-    DEMO_CENTRES,
+    DEMO_CENTERS,
     Load,
     Shares,
     world,
@@ -98,9 +98,9 @@ def simulate_command(
     catalog: Annotated[
         Path, typer.Option(help="catalog YAML (事项目录)", exists=True, dir_okay=False)
     ] = DEMO_CATALOG,
-    centres: Annotated[
+    centers: Annotated[
         Path, typer.Option(help="centres YAML", exists=True, dir_okay=False)
-    ] = DEMO_CENTRES,
+    ] = DEMO_CENTERS,
 ) -> None:
     """Produce a realistic load of window systems (窗口系统) to the events topic, or to a file.
 
@@ -113,7 +113,7 @@ def simulate_command(
     except InstantError as exc:
         raise _fail(f"--start: {exc}") from None
     try:
-        config = ConfigFiles(catalog, centres).load()
+        config = ConfigFiles(catalog, centers).load()
         world(config, DEFAULTS)  # refuses an empty catalog or centres file
     except ConfigError as exc:
         raise _fail(str(exc)) from None

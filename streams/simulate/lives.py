@@ -80,7 +80,7 @@ class Shape:
     is never drawn."""
 
     items: Sequence[str]
-    centres: Sequence[str]
+    centers: Sequence[str]
     pace: PaceFactory
     zone: Callable[[str], Zone]  # centre -> its time zone, for occurred_at
     steps: Callable[[str], Sequence[Step]]  # item -> its steps; a suspension falls in the first
@@ -156,11 +156,11 @@ def timed_history(
 ) -> list[tuple[int, Event]]:
     """:func:`case_history` with each event's instant (epoch seconds) beside it."""
     item = rng.choice(shape.items)
-    centre = rng.choice(shape.centres)
+    center = rng.choice(shape.centers)
     handler = f"h{rng.randrange(shape.handlers)}"
-    pace = shape.pace(rng, item, centre)
-    life = _Writer(case_id, f"win-{centre}", start, shape.zone(centre), pace)
-    opening = {"center": centre, "item_code": item}
+    pace = shape.pace(rng, item, center)
+    life = _Writer(case_id, f"win-{center}", start, shape.zone(center), pace)
+    opening = {"center": center, "item_code": item}
     window = {"window": f"W{rng.randrange(shape.windows) + 1:02d}"} if shape.windows else {}
     submitted = {**opening, "handler": handler, **window}
     if _intake(rng, life, shape, submitted):

@@ -33,7 +33,7 @@ DEFAULT_RATE = 200.0
 DEFAULT_TIME_SCALE = 3600.0
 DATA = Path(__file__).resolve().parents[2] / "monitor" / "data"  # as monitor/settings.py
 DEMO_CATALOG = Path(str(DATA / "catalog.yaml"))
-DEMO_CENTRES = Path(str(DATA / "centres.yaml"))
+DEMO_CENTERS = Path(str(DATA / "centres.yaml"))
 STEPS = (("审查", 0.5), ("决定", 0.3))  # review, decision: shares of the promised limit
 # Drawn uniformly: 补正 (supplement) is the most common reason to stop the clocks.
 SUSPEND_REASONS = ("supplement",) * 4 + (
@@ -88,22 +88,22 @@ class Load:
 
 def world(config: Config, shares: Shares) -> Shape:
     """The demo population: every catalog item at every centre, lives measured on the clocks."""
-    if not config.catalog or not config.centres:
+    if not config.catalog or not config.centers:
         raise ConfigError("simulate needs at least one catalog item and one centre")
     timelines = {
-        code: Timelines(zone(centre.timezone), config.calendars.get(centre.calendar))
-        for code, centre in config.centres.items()
+        code: Timelines(zone(center.timezone), config.calendars.get(center.calendar))
+        for code, center in config.centers.items()
     }
     odds = DeadlineOdds(late_share=shares.late)
 
-    def pace(rng: random.Random, item: str, centre: str) -> Pace:
-        return DeadlinePace(rng, config.catalog[item], timelines[centre], odds)
+    def pace(rng: random.Random, item: str, center: str) -> Pace:
+        return DeadlinePace(rng, config.catalog[item], timelines[center], odds)
 
     return Shape(
         items=list(config.catalog),
-        centres=list(config.centres),
+        centers=list(config.centers),
         pace=pace,
-        zone=lambda centre: zone(config.centres[centre].timezone),
+        zone=lambda center: zone(config.centers[center].timezone),
         steps=lambda item: step_limits(config.catalog[item], STEPS),
         suspend_reasons=SUSPEND_REASONS,
         expected=EXPECTED.get,

@@ -588,15 +588,15 @@ def test_extension_in_another_unit_family_is_a_violation(engine: Engine) -> None
     assert [a["kind"] for a in view["alerts"]] == ["procedure_violation"]
 
 
-def test_centre_time_zone_sets_the_start_day_and_the_output(
+def test_center_time_zone_sets_the_start_day_and_the_output(
     catalog_path: Path, tmp_path: Path
 ) -> None:
-    centres = tmp_path / "centres.yaml"
-    centres.write_text(
+    centers = tmp_path / "centres.yaml"
+    centers.write_text(
         "centers:\n  - code: XJ\n    name: 乌鲁木齐市政务服务中心\n    timezone: Asia/Urumqi\n",
         encoding="utf-8",
     )
-    engine = Engine(ConfigFiles(catalog_path, centres=centres).load())
+    engine = Engine(ConfigFiles(catalog_path, centers=centers).load())
     story = Story(engine, center="XJ")
     # 23:30 in Beijing is 21:30 in Urumqi (+06:00): the start day is still 9-28 there, so
     # the SPEC example holds in local time: 24:00 of 10-10, Urumqi time.
@@ -606,7 +606,7 @@ def test_centre_time_zone_sets_the_start_day_and_the_output(
     assert view["accepted_at"] == "2026-09-28T21:30:00+06:00"
 
 
-def test_policy_threshold_for_a_centre(catalog_path: Path, tmp_path: Path) -> None:
+def test_policy_threshold_for_a_center(catalog_path: Path, tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("yellow_at:\n  centers:\n    C2: 0.5\n", encoding="utf-8")
     engine = Engine(ConfigFiles(catalog_path, policy=policy).load())

@@ -58,7 +58,7 @@ def test_d_start_day_not_counted_whatever_the_hour(timelines: Timelines, start: 
     assert deadline(clock(timelines, start, "1d")) == "2026-06-03T00:00:00+08:00"
 
 
-def test_start_day_is_the_centre_local_day(timelines: Timelines) -> None:
+def test_start_day_is_the_center_local_day(timelines: Timelines) -> None:
     # 2026-09-28T16:30Z is 9-29 00:30 in Beijing: the start day is 9-29, so 5wd are
     # 9-30 (1), 10-8 (2), 10-9 (3), 10-10 (4), 10-12 Mon (5) -> 10-13 00:00.
     budget = parse_limit("5wd")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import ConfigError, ConfigFiles, load_catalog, load_centres, load_policy
+from monitor.config import ConfigError, ConfigFiles, load_catalog, load_centers, load_policy
 
 ITEM = (
     "  - code: A\n    name: 甲\n    department: market\n    promised: 10wd\n    statutory: 20wd\n"
@@ -51,14 +51,14 @@ def test_not_yaml_is_named(tmp_path: Path) -> None:
         load_catalog(path)
 
 
-def test_centres_validate_the_time_zone(tmp_path: Path) -> None:
+def test_centers_validate_the_time_zone(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "centres.yaml",
         "centers:\n  - code: GZ\n    name: 广州\n    timezone: Mars/Olympus\n",
     )
     with pytest.raises(ConfigError, match=r"centers\[0\] \(GZ\): timezone: 'Mars/Olympus'"):
-        load_centres(path)
+        load_centers(path)
 
 
 def test_policy_most_specific_threshold_wins(tmp_path: Path) -> None:
@@ -93,10 +93,10 @@ def test_policy_most_specific_threshold_wins(tmp_path: Path) -> None:
     assert scoped.yellow_at(plain, "SZ", "health") == Fraction(7, 10)  # default
 
 
-def test_unknown_centre_gets_the_defaults(tmp_path: Path) -> None:
+def test_unknown_center_gets_the_defaults(tmp_path: Path) -> None:
     config = ConfigFiles(write(tmp_path, "catalog.yaml", "items:\n" + ITEM)).load()
-    centre = config.centre("NOWHERE")
-    assert (centre.timezone, centre.calendar) == ("Asia/Shanghai", "cn")
+    center = config.center("NOWHERE")
+    assert (center.timezone, center.calendar) == ("Asia/Shanghai", "cn")
 
 
 def test_load_again_is_a_reload(tmp_path: Path) -> None:
@@ -116,18 +116,18 @@ def test_an_unquoted_numeric_code_is_refused(tmp_path: Path) -> None:
 def test_a_misspelled_top_level_key_is_named(tmp_path: Path) -> None:
     path = write(tmp_path, "centres.yaml", "centres:\n  - code: GZ\n    name: 广州\n")
     with pytest.raises(ConfigError, match="centres: unknown top-level key; the file has centers:"):
-        load_centres(path)
+        load_centers(path)
 
 
-def test_a_centre_on_an_unknown_calendar_is_refused(tmp_path: Path) -> None:
+def test_a_center_on_an_unknown_calendar_is_refused(tmp_path: Path) -> None:
     catalog = write(tmp_path, "catalog.yaml", "items:\n" + ITEM)
-    centres = write(
+    centers = write(
         tmp_path, "centres.yaml", "centers:\n  - code: GZ\n    name: 广州\n    calendar: CN\n"
     )
     with pytest.raises(ConfigError) as error:
-        ConfigFiles(catalog, centres).load()
+        ConfigFiles(catalog, centers).load()
     assert str(error.value) == (
-        f"{centres}: centers[0] (GZ): calendar: 'CN' is not a known "
+        f"{centers}: centers[0] (GZ): calendar: 'CN' is not a known "
         "calendar id; known: cn (add its year files with --calendar)"
     )
 

@@ -111,7 +111,7 @@ def test_item_missing_from_the_catalog_is_refused(engine: Engine) -> None:
     assert "CASE-X" not in engine.cases
 
 
-def test_unknown_centre_gets_the_defaults(engine: Engine) -> None:
+def test_unknown_center_gets_the_defaults(engine: Engine) -> None:
     # SPEC §2: events from a centre missing from the file are accepted with Asia/Shanghai and
     # the cn calendar.
     story = Story(engine, center="NOT-IN-CENTRES-FILE")

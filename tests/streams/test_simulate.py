@@ -29,7 +29,7 @@ from monitor.events import EventRefused, EventType, parse_event
 from monitor.replay import replay
 from monitor.retry import Backoff
 from monitor.timeutil import parse_instant
-from streams.simulate.load import DEMO_CATALOG, DEMO_CENTRES, Load, Shares
+from streams.simulate.load import DEMO_CATALOG, DEMO_CENTERS, Load, Shares
 from streams.simulate.schedule import Schedule, feed
 from streams.simulate.sinks import HttpSink
 from streams.simulate.wire import FaultKind, Line, Role
@@ -44,7 +44,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def config() -> Config:
-    return ConfigFiles(DEMO_CATALOG, DEMO_CENTRES).load()
+    return ConfigFiles(DEMO_CATALOG, DEMO_CENTERS).load()
 
 
 def lines_of(config: Config, cases: int, shares: Shares, seed: int = 3) -> list[Line]:
@@ -149,10 +149,10 @@ def test_every_line_but_the_malformed_keeps_the_contract_and_the_catalog(config:
     assert set(sources) == {f"20260928010000-S3-{n:06d}" for n in range(1, 1001)}
 
 
-def test_sources_are_the_centres_window_systems(config: Config) -> None:
+def test_sources_are_the_centers_window_systems(config: Config) -> None:
     lines = lines_of(config, 300, NO_FAULTS)
     sources = {json.loads(line.value)["source"] for line in lines}
-    assert sources == {f"win-{code}" for code in config.centres}
+    assert sources == {f"win-{code}" for code in config.centers}
 
 
 def test_the_shares_are_respected(config: Config) -> None:

@@ -145,7 +145,7 @@ def test_a_closed_case_leaves_memory_but_not_the_store(tracker: Tracker) -> None
     assert json.loads(late.cases[0][1])["status"] == "completed"  # reloaded and replayed
 
 
-def test_an_unknown_centre_is_reported_in_the_feed(tracker: Tracker) -> None:
+def test_an_unknown_center_is_reported_in_the_feed(tracker: Tracker) -> None:
     value = event(
         1, "accepted", "2026-09-28T10:00:00+08:00", center="XX-NEW", item_code="FOOD-LICENSE"
     )

@@ -84,7 +84,7 @@ def test_watch_once_shows_lights_the_most_overdue_red_cases_and_feed_health(
     assert "cases    green 2  yellow 0  red 3  suspended 1  closed 3" in out
     assert "red      3 open, most overdue:" in out
     # by deadline: 2026-0005 (09-24), 2026-0006 (10-09), 2026-0002 (10-11)
-    reds = re.findall(r"^\s+(2026-\d{4})\s+GZ-TIANHE\s+market\s+overdue \d+d \d\dh$", out, re.M)
+    reds = re.findall(r"^\s+(2026-\d{4})\s+GZ-TIANHE\s+market\s+超期 \d+天(?:\d+小时)?$", out, re.M)
     assert reds == ["2026-0005", "2026-0006", "2026-0002"]
     assert re.search(r"^\s+win-gz\s+1\s+0\s+1\s+1m 30s$", out, re.M), out
     assert re.search(r"^\s+market\s+1\s+100%\s+3\s+3$", out, re.M), out

@@ -207,7 +207,7 @@ async def test_who_may_decide_and_read_the_audit(desk: Desk) -> None:
     assert (await http.get("/v1/alerts", headers=ApiStack.auth(stack.viewer_token))).is_success
 
 
-async def test_a_centre_bound_supervisor_acts_on_its_centre_only(desk: Desk) -> None:
+async def test_a_center_bound_supervisor_acts_on_its_center_only(desk: Desk) -> None:
     token = desk.people.yuexiu
     other = await desk.decide(desk.overdue["AL-DOWN"], "ack", {"note": "not ours"}, token)
     assert other.status_code == 404  # another centre's alert: unknown, not forbidden

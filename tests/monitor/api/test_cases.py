@@ -18,7 +18,7 @@ from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 
-CENTRES = ("GZ-TIANHE", "GZ-YUEXIU")
+CENTERS = ("GZ-TIANHE", "GZ-YUEXIU")
 ITEMS = {"FOOD-LICENSE": "market", "BUILD-PERMIT": "housing"}
 HOUR = 3600
 
@@ -40,7 +40,7 @@ def _plan(t0: int) -> tuple[list[Planned], list[Json]]:
     planned, events = [], []
     for i in range(24):
         case_id = f"Q{i:02d}"
-        center = CENTRES[i % 2]
+        center = CENTERS[i % 2]
         item = list(ITEMS)[(i // 6) % 2]
         light = ("red", "yellow", "green")[i % 3]
         # red: deadline hours ago; yellow: 85% or more of 20h used; green: 1% of 100h used
@@ -50,7 +50,7 @@ def _plan(t0: int) -> tuple[list[Planned], list[Json]]:
         events.append(event(case_id, 1, "accepted", accepted, **opening))
         deadline = accepted + promised * HOUR
         planned.append(Planned(case_id, light, center, ITEMS[item], deadline))
-    for j, center in enumerate(CENTRES):
+    for j, center in enumerate(CENTERS):
         case_id = f"QS{j}"
         opening = {"center": center, "item_code": "FOOD-LICENSE", "data": {"promised": "100h"}}
         events.append(event(case_id, 1, "accepted", t0 - 2 * HOUR, **opening))
@@ -89,7 +89,7 @@ async def planned(api_stack: ApiStack) -> list[Planned]:
 async def both(api_stack: ApiStack) -> str:
     """A viewer token bound to both demo centres."""
     async with token_store(api_stack) as store:
-        _, token = await store.create("two centres", "person", Role.VIEWER, centers=CENTRES)
+        _, token = await store.create("two centres", "person", Role.VIEWER, centers=CENTERS)
     return token
 
 
@@ -223,7 +223,7 @@ async def test_reading_needs_a_person_token(
     assert (await http.get("/v1/cases/Q00", headers=as_integrator)).status_code == 403
 
 
-async def test_a_centre_bound_viewer_sees_only_its_centre(
+async def test_a_center_bound_viewer_sees_only_its_center(
     api_stack: ApiStack,
     http: httpx.AsyncClient,
     planned: list[Planned],
@@ -243,7 +243,7 @@ async def test_a_centre_bound_viewer_sees_only_its_centre(
     assert len(alerts["items"]) == sum(a["center"] == "GZ-YUEXIU" for a in everyone["items"])
 
 
-async def test_a_token_bound_to_several_centres_pages_like_one_index(
+async def test_a_token_bound_to_several_centers_pages_like_one_index(
     api_stack: ApiStack,
     http: httpx.AsyncClient,
     planned: list[Planned],

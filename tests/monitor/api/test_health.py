@@ -18,7 +18,7 @@ from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
 
-CENTRES = ("GZ-TIANHE", "GZ-YUEXIU", "LS-CHENGGUAN")  # monitor/data/centres.yaml
+CENTERS = ("GZ-TIANHE", "GZ-YUEXIU", "LS-CHENGGUAN")  # monitor/data/centres.yaml
 
 
 def _samples(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -60,8 +60,8 @@ async def test_the_gauges_exist_at_zero_before_the_first_case(
     samples = await _metrics(http)
     for light in OPEN_LIGHTS:
         assert _value(samples, "redline_open_cases", light=light) == 0
-        for centre in CENTRES:
-            assert _value(samples, "redline_open_cases_by_center", center=centre, light=light) == 0
+        for center in CENTERS:
+            assert _value(samples, "redline_open_cases_by_center", center=center, light=light) == 0
         assert (
             _value(samples, "redline_open_cases_by_department", department="market", light=light)
             == 0

@@ -137,7 +137,7 @@ async def test_an_integrator_sends_only_its_own_source(
     assert refused["win-gz"] == 2 and "win-victim" not in refused
 
 
-async def test_a_token_bound_to_centres_sends_only_for_them(
+async def test_a_token_bound_to_centers_sends_only_for_them(
     api_stack: ApiStack, http: httpx.AsyncClient, read_model: ReadModel
 ) -> None:
     # a case of another centre, already in the read model

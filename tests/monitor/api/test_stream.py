@@ -151,7 +151,7 @@ async def test_tokens_and_a_bad_last_event_id(api_stack: ApiStack, http: httpx.A
         assert response.status_code == status, (params, headers, response.text)
 
 
-async def test_a_centre_bound_viewer_gets_only_its_centres_changes(
+async def test_a_center_bound_viewer_gets_only_its_centers_changes(
     api_stack: ApiStack, http: httpx.AsyncClient, yuexiu: str
 ) -> None:
     async with stream(api_stack, yuexiu) as events:

@@ -89,9 +89,9 @@ def test_red_cases_are_overdue_up_to_now_or_to_their_own_later_time() -> None:
     assert "no case in the read model yet (is a worker running?)" not in "\n".join(lines)
     assert lines[2:6] == [
         "red      3 open, most overdue:",
-        "         2026-0005                    GZ-TIANHE      market       overdue 1d 02h",
-        "         2026-0006                    -              -            overdue 2h 30m",
-        "         2026-0007                    GZ-YUEXIU      housing      overdue -",
+        "         2026-0005                    GZ-TIANHE      market       超期 1天2小时",
+        "         2026-0006                    -              -            超期 2小时30分",
+        "         2026-0007                    GZ-YUEXIU      housing      超期 -",
     ]
 
 

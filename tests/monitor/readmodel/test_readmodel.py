@@ -172,11 +172,11 @@ def histories() -> dict[str, list[Snapshot]]:
 def expected_aggregates(views: list[View]) -> dict[str, Any]:
     """Totals and the all-time ranking computed directly from views, not by the read model."""
     lights = Counter(view["light"] for view in views)
-    centres = Counter((view["center"] or "", view["light"]) for view in views)
+    centers = Counter((view["center"] or "", view["light"]) for view in views)
     completed = [view for view in views if view["status"] == "completed"]
     return {
         "lights": {light: n for light, n in lights.items() if n},
-        "centres": dict(centres),
+        "centres": dict(centers),
         "completed": dict(Counter(view["department"] for view in completed)),
         "on_time": dict(Counter(view["department"] for view in completed if view["on_time"])),
         "breached": dict(Counter(view["department"] for view in views if view["breached"])),
@@ -188,8 +188,8 @@ async def actual_aggregates(model: ReadModel) -> dict[str, Any]:
     return {
         "lights": {light: n for light, n in (await model.totals()).items() if n},
         "centres": {
-            (centre, light): n
-            for centre, row in (await model.centre_totals()).items()
+            (center, light): n
+            for center, row in (await model.center_totals()).items()
             for light, n in row.items()
             if n
         },
@@ -306,7 +306,7 @@ async def test_a_case_going_green_yellow_red_closed_moves_in_indexes_and_aggrega
         lights.append(view["light"])
         totals = await model.totals()
         assert totals == {light: int(light == view["light"]) for light in totals}
-        assert (await model.centre_totals())["GZ-TIANHE"][view["light"]] == 1
+        assert (await model.center_totals())["GZ-TIANHE"][view["light"]] == 1
         assert sum((await model.department_totals())["market"].values()) == 1
         for light in ("green", "yellow", "red", "suspended"):
             found = [v["case_id"] for v in (await model.cases(light=light)).items]
@@ -561,7 +561,7 @@ async def test_recent_alerts_are_capped_but_firing_ones_stay(redis: Redis) -> No
 
 
 @integration
-async def test_feed_health_counts_outcomes_lag_refusals_and_unknown_centres(
+async def test_feed_health_counts_outcomes_lag_refusals_and_unknown_centers(
     model: ReadModel,
 ) -> None:
     t = at("2026-09-28 10:00")
