@@ -39,7 +39,7 @@ MAX_EXAMPLES = 100
 DATA = Path(monitor.api.app.__file__).parents[1] / "data"
 DOCUMENT = create_app(
     Settings(
-        catalog=DATA / "catalog.yaml", centers=DATA / "centres.yaml", policy=DATA / "policy.yaml"
+        catalog=DATA / "catalog.yaml", centres=DATA / "centres.yaml", policy=DATA / "policy.yaml"
     )
 ).openapi()
 schema = schemathesis.openapi.from_dict(DOCUMENT).exclude(path="/v1/stream")
