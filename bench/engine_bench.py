@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.workload import START, feed, feed_bytes
+from monitor.casetypes import EVENT_ID, RAW
 from monitor.clock import Clock, Timelines
 from monitor.config import Config, ConfigFiles
 from monitor.engine import Engine
@@ -149,7 +150,7 @@ def memory_per_open_case(cases: int) -> list[Figure]:
     open_cases = sum(1 for case in engine.cases.values() if case.is_open)
     facts = [fact for case in engine.cases.values() for fact in case.facts]
     history = sum(
-        sys.getsizeof(fact) + sys.getsizeof(fact.event_id) + sys.getsizeof(fact.raw)
+        sys.getsizeof(fact) + sys.getsizeof(fact[EVENT_ID]) + sys.getsizeof(fact[RAW])
         for fact in facts
     )
     index = sys.getsizeof(engine.event_ids) + sum(sys.getsizeof(k) for k in engine.event_ids)

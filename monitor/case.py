@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
 from monitor.casetypes import (
+    EVENT_ID,
     ORDER,
+    RANK,
+    RAW,
+    SOURCE,
     Command,
     Fact,
     Light,
@@ -48,12 +52,9 @@ from monitor.events import (
     parse_event,
 )
 
-
-class Threshold(NamedTuple):
-    """The earliest clock threshold still to fire: its instant and what fires then."""
-
-    at: int
-    fire: Callable[[int], None]
+Threshold = tuple[int, Callable[[int], None]]
+"""A clock threshold still to fire: its instant and what fires then (a plain tuple, which
+costs no allocation when it is the candidate itself)."""
 
 
 _SLOT_WARNING = "warning"
@@ -161,12 +162,11 @@ class Case:
         facts = self.facts
         if fact is None:
             fact = fact_of(event)
-        event_id, source = fact.event_id, fact.source
+        at, _, event_id, source, raw = fact
         for known in facts:
-            if known.event_id == event_id and known.source == source:
-                same = known.raw == fact.raw or parse_event(known.raw) == event
+            if known[EVENT_ID] == event_id and known[SOURCE] == source:
+                same = known[RAW] == raw or parse_event(known[RAW]) == event
                 return Outcome.DUPLICATE if same else Outcome.CONFLICT
-        at = fact.at
         if at >= self.time and (not facts or fact > facts[-1]):
             self.advance(at)
             facts.append(fact)
@@ -178,7 +178,7 @@ class Case:
 
     def has_event(self, source: str, event_id: str) -> bool:
         """Whether this case holds the event ``(source, event_id)``."""
-        return any(fact.event_id == event_id and fact.source == source for fact in self.facts)
+        return any(fact[EVENT_ID] == event_id and fact[SOURCE] == source for fact in self.facts)
 
     def act(self, action: SupervisorAction) -> Alert | None:
         """Acknowledge or cancel one alert of this case (a supervisor's 督办 decision)."""
@@ -196,18 +196,19 @@ class Case:
         """Let time run to ``instant``: every threshold reached on the way fires at its instant."""
         while True:
             due = self._due()
-            if due is None or due.at > instant:
+            if due is None or due[0] > instant:
                 break
-            self.time = max(self.time, due.at)
-            due.fire(self.time)
-            self._stale = True
+            at, fire = due
+            self.time = max(self.time, at)
+            fire(self.time)
+            self._next, self._stale = None, True
         if instant > self.time:
             self.time = instant
 
     def next_change(self) -> int | None:
         """The next instant at which the light or the alerts change if no event arrives."""
         due = self._due()
-        return None if due is None else max(due.at, self.time)
+        return None if due is None else max(due[0], self.time)
 
     def take_changes(self) -> list[Alert]:
         """Alerts raised, resolved, acknowledged or corrected since the last call."""
@@ -228,14 +229,13 @@ class Case:
         self._reset()
         actions = iter(self.actions)
         action = next(actions, None)
-        for fact in self.facts:
-            at = fact.at
+        for at, _, _, _, raw in self.facts:
             while action is not None and action.at < at:
                 self.advance(action.at)
                 self._act(action)
                 action = next(actions, None)
             self.advance(at)
-            self._apply(at, parse_event(fact.raw))
+            self._apply(at, parse_event(raw))
         while action is not None:
             self.advance(action.at)
             self._act(action)
@@ -259,7 +259,7 @@ class Case:
             self.handler = event.handler
         if event.window is not None:
             self.window = event.window
-        self._stale = True
+        self._next, self._stale = None, True  # None: a stale threshold holds no method
         _HANDLERS[event.type](self, at, event)
 
     def _on_submitted(self, at: int, event: AnyEvent) -> None:
@@ -485,8 +485,8 @@ class Case:
         if accepted is None:
             # Limits given at acceptance apply from the start, also to a deemed acceptance.
             rank = ORDER[EventType.ACCEPTED]
-            first = next((fact for fact in self.facts if fact.rank == rank), None)
-            accepted = parse_event(first.raw) if first else None  # type: ignore[assignment]
+            first = next((fact for fact in self.facts if fact[RANK] == rank), None)
+            accepted = parse_event(first[RAW]) if first else None  # type: ignore[assignment]
         self.terms = self.rules.terms(event.center, event.department, item, accepted)
         return self.terms
 
@@ -497,9 +497,10 @@ class Case:
         if not self._stale:
             return self._next
         best: Threshold | None = None
-        for at, fire in self._candidates():  # in order: the first of equal instants wins
-            if at is not None and (best is None or at < best.at):
-                best = Threshold(at, fire)
+        for candidate in self._candidates():  # in order: the first of equal instants wins
+            at = candidate[0]
+            if at is not None and (best is None or at < best[0]):
+                best = candidate  # type: ignore[assignment]  # at is not None
         self._next, self._stale = best, False
         return best
 

@@ -13,7 +13,7 @@ it removed, and a long limit costs one index lookup, not a walk over days.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from monitor.calendar import WorkCalendar
 from monitor.limits import Limit, Unit
@@ -95,18 +95,10 @@ class Timelines:
         return self._by_unit[unit]
 
 
-class Segment(NamedTuple):
-    """One stretch a clock ran: the instant it began running and the time used before it."""
-
-    began: int
-    used_before: int
-
-
-class _Memo(NamedTuple):
-    """The last instant_for answer kept (other than the deadline's): used seconds -> instant."""
-
-    used: int
-    instant: int | None
+Segment = tuple[int, int]
+"""One stretch a clock ran: ``(began, used_before)``, the instant it began running and the time
+used before it. Plain tuples here and in the memo: the garbage collector stops tracking a tuple
+of numbers, not a NamedTuple (see :data:`monitor.casetypes.Fact`)."""
 
 
 class Clock:
@@ -140,7 +132,7 @@ class Clock:
         # a list
         self.segments: list[Segment] | None = None
         self._deadline: int | bool | None = False  # memo of the deadline; False: not known
-        self._memo: _Memo | None = None  # memo of one other instant_for
+        self._memo: tuple[int, int | None] | None = None  # (used, instant) of one other instant_for
 
     def used_at(self, instant: int) -> int:
         """Running seconds used by ``instant`` (instants before the last change count as it)."""
@@ -157,10 +149,10 @@ class Clock:
         """The first instant at which ``used`` running seconds are reached; None if they are not
         reached yet and the clock is paused."""
         memo = self._memo
-        if memo is not None and memo.used == used:
-            return memo.instant
+        if memo is not None and memo[0] == used:
+            return memo[1]
         instant = self._instant_for(used)
-        self._memo = _Memo(used, instant)
+        self._memo = (used, instant)
         return instant
 
     def _instant_for(self, used: int) -> int | None:
@@ -169,7 +161,7 @@ class Clock:
             # like any other; resumed later, it is due at once.
             if not self.running and self.paused_at is not None and self.paused_at < self.run_from:
                 return None
-            return self.segments[-1].began if self.segments else self.run_from
+            return self.segments[-1][0] if self.segments else self.run_from
         if not self.running and used > self.used:
             return None
         timeline = self.timeline
@@ -213,8 +205,8 @@ class Clock:
         """Run again from ``instant`` (恢复计时); the start-day rule still applies."""
         if not self.running:
             if self.segments is None:
-                self.segments = [Segment(self.run_from, 0)]
-            self.segments.append(Segment(max(instant, self.run_from), self.used))
+                self.segments = [(self.run_from, 0)]
+            self.segments.append((max(instant, self.run_from), self.used))
             self.running = True
             self._changed()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor.alert import Alert
 from monitor.case import Case
-from monitor.casetypes import Outcome, Rules, SupervisorAction, Terms, fact_of
+from monitor.casetypes import EVENT_ID, SOURCE, Outcome, Rules, SupervisorAction, Terms, fact_of
 from monitor.caseview import case_view
 from monitor.clock import Timelines
 from monitor.config import Config, Item
@@ -150,7 +150,7 @@ class Engine:
         """Hold a case restored from elsewhere (a worker's table), with its event ids."""
         self.cases[case.case_id] = case
         for fact in case.facts:
-            self.event_ids.setdefault(hash((fact.source, fact.event_id)), case.case_id)
+            self.event_ids.setdefault(hash((fact[SOURCE], fact[EVENT_ID])), case.case_id)
 
     def forget(self, case_id: str | None = None) -> None:
         """Stop holding a case, or every case (their snapshots stay wherever they are kept),
@@ -163,7 +163,7 @@ class Engine:
         case = self.cases.pop(case_id, None)
         if case is not None:
             for fact in case.facts:
-                key = hash((fact.source, fact.event_id))
+                key = hash((fact[SOURCE], fact[EVENT_ID]))
                 if self.event_ids.get(key) == case_id:
                     del self.event_ids[key]
 

@@ -17,7 +17,7 @@ from typing import Any
 from monitor import jsontext
 from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
 from monitor.case import Case
-from monitor.casetypes import Command, Fact, Rules, SupervisorAction
+from monitor.casetypes import Command, Rules, SupervisorAction
 from monitor.config import Item
 from monitor.limits import parse_limit
 
@@ -63,7 +63,7 @@ def load_case(snapshot: bytes, rules: Rules) -> Case:
     case = Case(body["case_id"], rules)
     case.item_snapshot = _item_of(body["item"])
     case.facts = [
-        Fact(at, rank, event_id, source, raw.encode("utf-8"))
+        (at, rank, event_id, source, raw.encode("utf-8"))
         for at, rank, event_id, source, raw in body["facts"]
     ]
     case.actions = [
