@@ -16,10 +16,11 @@ transaction commits. So:
   :class:`OutcomeUnknown`, and ingestion keeps the event's idempotency claim so that a resend is
   judged against it (``monitor.api.ledger``).
 
-A transactional producer runs one transaction at a time, so concurrent requests share one:
-:meth:`KafkaLink.send_all` queues the request's records and a single task commits whatever
-is queued together (group commit), then answers each request. Under load a transaction
-carries many requests; alone, a request waits for one transaction's round trips.
+A transactional producer runs one transaction at a time, so the link keeps a few of them
+(``api_kafka_producers``) and concurrent requests share transactions: :meth:`KafkaLink.send_all`
+queues the request's records, and the first idle producer commits everything queued together
+(group commit), then answers each request. Under load a transaction carries many requests,
+and a request waits at most for the transactions already running to free a producer.
 
 The API starts whether or not the brokers answer: ``/readyz`` then says Kafka is down and
 ingestion answers 503 with Retry-After, while the read routes keep serving the read model. A
@@ -31,8 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -68,74 +70,104 @@ class _Request:
     )
 
 
+@dataclass(slots=True)
+class _Lane:
+    """One transactional producer: whether it reached the brokers and is committing now."""
+
+    transactional_id: str
+    producer: AIOKafkaProducer
+    ready: bool = False
+    busy: bool = False
+    problem: str = "not connected yet"
+
+
 class KafkaLink:
-    """One transactional producer (acks=all), whether it reached the brokers, and the task
-    that commits the queued requests together."""
+    """A few transactional producers (acks=all), each committing the requests queued while
+    the others were busy: one transaction at a time each, so a request never waits behind more
+    than the transactions already running."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.transactional_id = f"redline-api-{settings.api_instance}"
-        self.producer = self._new()
-        self.connected = False
-        self.problem = "not connected yet"
+        self.lanes = [
+            _Lane(transactional_id, self._new(transactional_id))
+            for transactional_id in (
+                f"redline-api-{settings.api_instance}-{n}"
+                for n in range(settings.api_kafka_producers)
+            )
+        ]
         self.transactions = 0  # committed, since the start
         self._queue: list[_Request] = []
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    def _new(self) -> AIOKafkaProducer:
+    @property
+    def connected(self) -> bool:
+        """Whether some producer can take a transaction."""
+        return any(lane.ready for lane in self.lanes)
+
+    @property
+    def problem(self) -> str:
+        """What keeps the producers from the brokers ("" once one reached them)."""
+        return "" if self.connected else self.lanes[0].problem
+
+    def _new(self, transactional_id: str) -> AIOKafkaProducer:
         timeout_s = self.settings.api_kafka_timeout_s
         return AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka_bootstrap,
             client_id="redline-api",
             acks="all",  # every in-sync replica has the record before we answer 202
-            transactional_id=self.transactional_id,  # implies the idempotent producer
+            transactional_id=transactional_id,  # implies the idempotent producer
             transaction_timeout_ms=int((timeout_s + TRANSACTION_SLACK_S) * 1000),
             request_timeout_ms=int(timeout_s * 1000) + 5_000,
             linger_ms=0,
         )
 
     def start(self) -> None:
-        """Begin connecting in the background, and committing what is queued."""
-        self._tasks = [
-            asyncio.create_task(self._connect(self.producer), name="redline-api-kafka"),
-            asyncio.create_task(self._commit_queued(), name="redline-api-commits"),
-        ]
+        """Begin connecting in the background."""
+        for lane in self.lanes:
+            self._spawn(self._connect(lane, lane.producer), "redline-api-kafka")
 
-    async def _connect(self, first: AIOKafkaProducer) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, lane: _Lane, first: AIOKafkaProducer) -> None:
         async for attempt in attempts(CONNECT_BACKOFF):
-            producer = first if attempt.number == 0 else self._new()
+            producer = first if attempt.number == 0 else self._new(lane.transactional_id)
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
                     await producer.start()
             except (KafkaError, OSError, TimeoutError) as exc:
-                self.problem = f"cannot reach {self.settings.kafka_bootstrap} ({_name(exc)})"
+                lane.problem = f"cannot reach {self.settings.kafka_bootstrap} ({_name(exc)})"
                 await _stop(producer)
-                if attempt.number == 0:
-                    log.warning("Kafka: %s; ingestion answers 503 until it answers", self.problem)
+                if attempt.number == 0 and lane is self.lanes[0]:
+                    log.warning("Kafka: %s; ingestion answers 503 until it answers", lane.problem)
                 continue
-            self.producer, self.connected, self.problem = producer, True, ""
-            if attempt.number:
+            lane.producer, lane.ready, lane.problem = producer, True, ""
+            if attempt.number and lane is self.lanes[0]:
                 log.warning("Kafka: connected to %s", self.settings.kafka_bootstrap)
+            self._dispatch()
             return
 
     async def stop(self) -> None:
-        """Stop connecting and committing; answer what is queued 503; close the producer."""
-        for task in self._tasks:
+        """Stop connecting and committing; answer what is queued 503; close the producers."""
+        for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._fail(self._queue, KafkaUnavailable("the API is stopping"))
         self._queue = []
-        await _stop(self.producer)
+        for lane in self.lanes:
+            await _stop(lane.producer)
 
     async def check(self, timeout_s: float) -> str | None:
         """None when the brokers answer a metadata request now, else what is wrong."""
-        if not self.connected:
+        lane = next((lane for lane in self.lanes if lane.ready), None)
+        if lane is None:
             return self.problem
         try:
             async with asyncio.timeout(timeout_s):
-                await self.producer.client.fetch_all_metadata()
+                await lane.producer.client.fetch_all_metadata()
         except (KafkaError, OSError, TimeoutError) as exc:
             return f"{self.settings.kafka_bootstrap} does not answer ({_name(exc)})"
         return None
@@ -148,23 +180,28 @@ class KafkaLink:
             raise KafkaUnavailable(self.problem)
         request = _Request([(topic, key, value) for key, value in records])
         self._queue.append(request)
-        self._wake.set()
+        self._dispatch()
         await asyncio.shield(request.done)  # a client going away does not undo the commit
 
-    async def _commit_queued(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                requests, self._queue = self._queue, []
-                await self._commit(requests)
-
-    async def _commit(self, requests: list[_Request]) -> None:
-        """One transaction for every queued request, each answered by its future."""
-        producer = self.producer
-        if not self.connected:
-            self._fail(requests, KafkaUnavailable(self.problem))
+    def _dispatch(self) -> None:
+        """Hand what is queued to an idle producer, as one transaction; fail it at once when
+        no producer is connected."""
+        if not self._queue:
             return
+        if not self.connected:
+            self._fail(self._queue, KafkaUnavailable(self.problem))
+            self._queue = []
+            return
+        lane = next((lane for lane in self.lanes if lane.ready and not lane.busy), None)
+        if lane is None:
+            return  # the next producer to finish takes the queue
+        requests, self._queue = self._queue, []
+        lane.busy = True
+        self._spawn(self._commit(lane, requests), "redline-api-commit")
+
+    async def _commit(self, lane: _Lane, requests: list[_Request]) -> None:
+        """One transaction for ``requests``, each answered by its future."""
+        producer = lane.producer
         committing = False
         try:
             async with asyncio.timeout(self.settings.api_kafka_timeout_s):
@@ -186,24 +223,28 @@ class KafkaLink:
                 _name(exc),
             )
             self._fail(requests, kind(_name(exc)))
-            self._replace(producer, f"a transaction failed ({_name(exc)}); reconnecting")
-            return
-        self.transactions += 1
-        for request in requests:
-            if not request.done.done():
-                request.done.set_result(None)
+            self._replace(lane, f"a transaction failed ({_name(exc)}); reconnecting")
+        else:
+            self.transactions += 1
+            for request in requests:
+                if not request.done.done():
+                    request.done.set_result(None)
+        finally:
+            lane.busy = False
+            self._dispatch()
 
-    def _replace(self, failed: AIOKafkaProducer, problem: str) -> None:
+    def _replace(self, lane: _Lane, problem: str) -> None:
         """Put a fresh producer of the same transactional id in the failed one's place: its
         start fences the failed one and aborts what it left open."""
-        self.connected, self.problem = False, problem
-        replacement = self._new()
+        failed = lane.producer
+        lane.ready, lane.problem = False, problem
+        replacement = self._new(lane.transactional_id)
 
         async def swap() -> None:
             await _stop(failed)
-            await self._connect(replacement)
+            await self._connect(lane, replacement)
 
-        self._tasks.append(asyncio.create_task(swap(), name="redline-api-kafka"))
+        self._spawn(swap(), "redline-api-kafka")
 
     @staticmethod
     def _fail(requests: list[_Request], error: KafkaUnavailable) -> None:
