@@ -8,6 +8,7 @@ process at start with a message naming the variable and the rule.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -89,7 +90,21 @@ class Settings(BaseModel):
     api_body_timeout_s: float = Field(10.0, gt=0, le=600)  # to receive a whole request body
     api_kafka_timeout_s: float = Field(5.0, gt=0, le=120)  # for the broker to confirm a batch
     api_retry_after_s: int = Field(5, ge=1, le=HOUR)  # what a 503 tells the caller to wait
+    # transactional producers, each committing one shared transaction at a time
+    api_kafka_producers: int = Field(3, ge=1, le=16)
     api_idempotency_days: int = Field(30, ge=1, le=3_650)  # as long as the events topic keeps
+    # Who this API process is to Kafka: its transactional id is redline-api-<instance>. Give
+    # each replica a stable name (compose: the service's replica) so that a restarted API
+    # fences and aborts what its predecessor left open at once; the default (host and pid)
+    # leaves that to the transaction timeout. Left out of model_dump, so that processes started
+    # with another's settings (the tests, the benchmarks) are not taken for one another.
+    api_instance: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+        exclude=True,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._-]+$",
+    )
 
     @field_validator("ingest_token", "supervisor_token")
     @classmethod

@@ -9,14 +9,11 @@ has who, when and the note.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,12 +24,14 @@ from monitor.alert import AlertKind, AlertStatus
 from monitor.api.audit import append_audit, audit_stream
 from monitor.api.auth import Principal, Supervisor, Viewer
 from monitor.api.deps import (
-    ProducerDep,
+    KafkaDep,
     ReadModelDep,
     RedisDep,
     SettingsDep,
     kafka_unavailable,
+    outcome_unknown,
 )
+from monitor.api.kafka import KafkaLink, KafkaUnavailable, OutcomeUnknown
 from monitor.api.params import DISPLAY_ZONE, LimitQuery, code_path, example_config, not_found
 from monitor.casetypes import Command
 from monitor.readmodel import ReadModel, View
@@ -145,13 +144,13 @@ async def _visible_alerts(
 @dataclass(frozen=True, slots=True)
 class Decider:
     """What a decision on an alert needs: who decides, the read model, Redis for the audit log,
-    the settings and the producer of the commands topic."""
+    the settings and the Kafka link that sends the command."""
 
     principal: Principal
     read_model: ReadModel
     redis: Redis
     settings: Settings
-    producer: AIOKafkaProducer
+    kafka: KafkaLink
 
     async def decide(self, command: Command, alert_id: str, note: str) -> CommandAccepted:
         """Send ``command`` on the alert to the worker, then audit it; 404, 409 or 503 if not."""
@@ -170,10 +169,12 @@ class Decider:
         record = SupervisorCommand(case_id, alert_id, command, at, principal.name, note)
         key, value = record.encode()
         try:
-            async with asyncio.timeout(settings.api_kafka_timeout_s):
-                await self.producer.send_and_wait(settings.commands_topic, key=key, value=value)
-        except (KafkaError, TimeoutError):
-            # nothing is in the audit log either: the same request again is the retry
+            await self.kafka.send_all(settings.commands_topic, [(key, value)])
+        except OutcomeUnknown:
+            raise outcome_unknown(settings) from None
+        except KafkaUnavailable:
+            # never applied, and nothing is in the audit log either: the same request again
+            # is the retry
             raise kafka_unavailable(settings) from None
         audit_id = await append_audit(
             self.redis,
@@ -201,9 +202,9 @@ async def _decider(
     read_model: ReadModelDep,
     redis: RedisDep,
     settings: SettingsDep,
-    producer: ProducerDep,
+    kafka: KafkaDep,
 ) -> Decider:
-    return Decider(principal, read_model, redis, settings, producer)
+    return Decider(principal, read_model, redis, settings, kafka)
 
 
 DeciderDep = Annotated[Decider, Depends(_decider)]  # role supervisor; 503 while Kafka is away

@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -57,13 +56,12 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S)
-        kafka = KafkaLink(settings, on_connect=_set_producer(app))
+        kafka = KafkaLink(settings)
         tokens = TokenStore(redis, settings.auth_prefix)
         app.state.settings = settings
         app.state.redis = redis
         app.state.read_model = ReadModel(redis, settings.read_model_prefix)
         app.state.kafka = kafka
-        app.state.producer = kafka.producer  # replaced by the connected one
         app.state.tokens = tokens
         app.state.metrics = metrics
         kafka.start()
@@ -97,13 +95,6 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
     app.include_router(routers.router)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
-
-
-def _set_producer(app: FastAPI) -> Callable[[AIOKafkaProducer], None]:
-    def connected(producer: AIOKafkaProducer) -> None:
-        app.state.producer = producer
-
-    return connected
 
 
 async def _register_dev_tokens(tokens: TokenStore, settings: Settings) -> None:

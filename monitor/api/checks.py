@@ -1,8 +1,8 @@
 """The checks each event of ``POST /v1/events`` goes through, in order: the event contract and
-the token (:func:`validate`), the centre of its case (:func:`check_case_centers`), earlier
-requests (:func:`check_history`) and the rest of its own request (:func:`deduplicate_within`).
-Each marks its :class:`~monitor.api.envelope.Offer` refused or duplicate; what stays pending is
-new.
+the token (:func:`validate`), the centre of its case (:func:`check_case_centers`), the rest of
+its own request (:func:`deduplicate_within`), and other requests, by claiming it
+(:func:`claim_new`). Each marks its :class:`~monitor.api.envelope.Offer` refused or duplicate;
+what stays pending is new, and claimed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import hashlib
 
 from monitor.api.auth import Principal
 from monitor.api.envelope import Offer
-from monitor.api.ledger import EventKey, IdempotencyLedger
+from monitor.api.ledger import EventKey, Held, IdempotencyLedger
 from monitor.events import EventRefused, FieldError, parse_event
 from monitor.readmodel import ReadModel
 
@@ -82,14 +82,27 @@ async def check_case_centers(
             )
 
 
-async def check_history(offers: list[Offer], ledger: IdempotencyLedger) -> None:
-    """Events accepted by an earlier request: duplicates, or conflicts when the content
+async def claim_new(offers: list[Offer], ledger: IdempotencyLedger) -> None:
+    """Claim the events still pending, in one atomic step: what another request accepted, has
+    in flight or left unknown makes this one a duplicate, or a conflict when the content
     differs."""
     pending = [offer for offer in offers if offer.pending and offer.event is not None]
-    stored = await ledger.earlier([offer.key() for offer in pending])
-    for offer, content in zip(pending, stored, strict=True):
-        if content is not None:
-            _repeat(offer, content, "an earlier request")
+    claims = await ledger.claim([(offer.key(), offer.content) for offer in pending])
+    for offer, claim in zip(pending, claims, strict=True):
+        if claim.held is None:
+            offer.claimed = True
+        elif claim.held is Held.UNKNOWN:  # same content would have claimed it again
+            offer.refuse(
+                FieldError(
+                    "event_id",
+                    f"{offer.event_id()!r} from {offer.key().source!r} was sent before with "
+                    "different content, and that attempt may yet be applied (its answer was "
+                    "503, outcome unknown): resend that content, or use a new event id",
+                )
+            )
+        else:
+            where = "an earlier request" if claim.held is Held.ACCEPTED else "a request in flight"
+            _repeat(offer, claim.content, where)
 
 
 def deduplicate_within(offers: list[Offer]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from aiokafka import AIOKafkaProducer
 from fastapi import Depends, HTTPException, Request, status
 from redis.asyncio import Redis
 
@@ -29,21 +28,23 @@ def _app_state(name: str) -> Callable[[Request], Awaitable[Any]]:
     return provide
 
 
-async def _producer(request: Request) -> AIOKafkaProducer:
-    """The producer once it reached the brokers; else 503 with Retry-After, so nothing is
-    half-done and the caller knows when to try again."""
-    if not request.app.state.kafka.connected:
-        raise kafka_unavailable(request.app.state.settings)
-    producer: AIOKafkaProducer = request.app.state.producer
-    return producer
-
-
 def kafka_unavailable(settings: Settings) -> HTTPException:
     """The answer when Kafka cannot take or confirm a record."""
     return HTTPException(
         status.HTTP_503_SERVICE_UNAVAILABLE,
-        "Kafka is not reachable or did not confirm in time: nothing was accepted; "
-        "send the same request again after Retry-After seconds (event_id makes it safe)",
+        "Kafka is not reachable or did not confirm in time: nothing of this request was "
+        "or will be applied; send it again after Retry-After seconds",
+        headers={"Retry-After": str(settings.api_retry_after_s)},
+    )
+
+
+def outcome_unknown(settings: Settings) -> HTTPException:
+    """The answer when Kafka was asked to commit and did not confirm in time."""
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "Kafka did not confirm in time, after it was asked to commit: whether this was "
+        "applied is not known; send the same request again after Retry-After seconds "
+        "(it is applied once)",
         headers={"Retry-After": str(settings.api_retry_after_s)},
     )
 
@@ -51,5 +52,4 @@ def kafka_unavailable(settings: Settings) -> HTTPException:
 SettingsDep = Annotated[Settings, Depends(_app_state("settings"))]
 RedisDep = Annotated[Redis, Depends(_app_state("redis"))]
 ReadModelDep = Annotated[ReadModel, Depends(_app_state("read_model"))]
-ProducerDep = Annotated[AIOKafkaProducer, Depends(_producer)]  # 503 while Kafka is away
-KafkaDep = Annotated[KafkaLink, Depends(_app_state("kafka"))]  # the producer with send-and-confirm
+KafkaDep = Annotated[KafkaLink, Depends(_app_state("kafka"))]  # sends in committed transactions

@@ -98,6 +98,7 @@ class Offer:
     content: str = ""  # hash of the canonical content: the idempotency value
     status: str = "accepted"
     errors: list[FieldError] = field(default_factory=list)
+    claimed: bool = False  # its idempotency claim is this request's (monitor.api.ledger)
 
     def refuse(self, *errors: FieldError) -> None:
         self.status = "refused"

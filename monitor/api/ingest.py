@@ -15,11 +15,16 @@ Order of the work, and why:
 3. Idempotency: a Redis key per ``(source, event_id)`` holds a hash of the event's canonical
    content (the parsed event, so key order, offsets and defaults do not matter). That same
    canonical JSON is what goes to Kafka: the event as validated, ``occurred_at`` in UTC,
-   fields left out when null.
-4. The new events go to Kafka (acks=all); the answer is 202 only once every one is confirmed.
-5. Only then are their idempotency keys written. When Kafka fails, the answer is 503 and no
-   key is written, so a retry is safe: at worst an event reaches Kafka twice, and the worker
-   drops the second copy as a duplicate of its ``event_id``.
+   fields left out when null. The new events are *claimed* in one atomic step
+   (``ledger.py``): of concurrent requests with one event, one claims it and the others are
+   answered duplicate or conflict at once.
+4. The claimed events go to Kafka in a transaction (``kafka.py``); the answer is 202 only once
+   it committed, and the claims become accepted.
+5. When the transaction was not committed, the answer is 503 and the claims are released: the
+   events will never be applied, and the same or a corrected request may be sent again. When
+   the commit was asked for and not confirmed (the broker went away meanwhile), the answer is
+   503 too, saying the outcome is unknown; the claims stay, so the same content may be sent
+   again (the worker drops a repeat) and different content is refused.
 
 Refused events go back to the caller (not to the dead-letter topic) and count in their
 source's feed health; so do the duplicates caught here, which the worker never sees.
@@ -32,7 +37,9 @@ schema and examples in ``examples.py``.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
@@ -42,8 +49,15 @@ from starlette.background import BackgroundTask
 
 from monitor.api.auth import Integrator, Principal
 from monitor.api.bodies import read_body
-from monitor.api.checks import check_case_centers, check_history, deduplicate_within, validate
-from monitor.api.deps import KafkaDep, ReadModelDep, RedisDep, SettingsDep, kafka_unavailable
+from monitor.api.checks import check_case_centers, claim_new, deduplicate_within, validate
+from monitor.api.deps import (
+    KafkaDep,
+    ReadModelDep,
+    RedisDep,
+    SettingsDep,
+    kafka_unavailable,
+    outcome_unknown,
+)
 from monitor.api.envelope import (
     IngestAnswer,
     Offer,
@@ -52,18 +66,32 @@ from monitor.api.envelope import (
     encodable,
     events_of,
 )
-from monitor.api.kafka import KafkaUnavailable
-from monitor.api.ledger import IdempotencyLedger
+from monitor.api.kafka import TRANSACTION_SLACK_S, KafkaLink, KafkaUnavailable, OutcomeUnknown
+from monitor.api.ledger import EventKey, IdempotencyLedger
 from monitor.readmodel import FeedRecord, ReadModel
+from monitor.retry import Backoff, attempts
+from monitor.settings import Settings
 from monitor.timeutil import DAY
 
 log = logging.getLogger("redline.api")
 router = APIRouter(tags=["ingestion"])
+SETTLE_BACKOFF = Backoff(base=0.05, cap=0.5)  # ending claims: up to 0.05 s, 0.1 s, 0.2 s
 
 
 async def _ledger(redis: RedisDep, settings: SettingsDep) -> IdempotencyLedger:
     # async although it never awaits: a plain def dependency would cost a thread hop (deps.py)
-    return IdempotencyLedger(redis, settings.ingest_prefix, settings.api_idempotency_days * DAY)
+    return IdempotencyLedger(
+        redis,
+        settings.ingest_prefix,
+        settings.api_idempotency_days * DAY,
+        pending_s=claim_lifetime_s(settings),
+    )
+
+
+def claim_lifetime_s(settings: Settings) -> int:
+    """How long a claim in flight lives, should its API die: past the broker's transaction
+    timeout, by when the transaction it stood for surely ended."""
+    return math.ceil(settings.api_kafka_timeout_s + TRANSACTION_SLACK_S) + 10
 
 
 LedgerDep = Annotated[IdempotencyLedger, Depends(_ledger)]
@@ -86,7 +114,11 @@ LedgerDep = Annotated[IdempotencyLedger, Depends(_ledger)]
             "model": IngestAnswer,
         },
         429: {"description": "Over the token's rate: wait Retry-After seconds"},
-        503: {"description": "Kafka unreachable or too slow: nothing accepted; Retry-After"},
+        503: {
+            "description": "Kafka unreachable or too slow: nothing of the request will be "
+            "applied (or, when the body says so, the outcome is unknown: send the same "
+            "request again); Retry-After"
+        },
     },
     openapi_extra={"requestBody": {"required": True, "content": {}}},  # filled by openapi()
 )
@@ -108,17 +140,11 @@ async def post_events(
     for offer in offers:
         validate(offer, principal)
     await check_case_centers(offers, principal, read_model)
-    await check_history(offers, ledger)
     deduplicate_within(offers)
-    new = [offer for offer in offers if offer.pending]
+    await claim_new(offers, ledger)
+    new = [offer for offer in offers if offer.pending and offer.claimed]
     if new:
-        try:
-            records = [(o.event.case_id.encode(), o.value) for o in new if o.event is not None]
-            await kafka.send_all(settings.events_topic, records)
-        except KafkaUnavailable as exc:
-            log.warning("Kafka did not confirm %d events (%s): answered 503", len(new), exc)
-            raise kafka_unavailable(settings) from None
-        await _remember(new, ledger)
+        await _produce(new, ledger, kafka, settings)
     reply = answer(offers)
     refused_all = reply["refused"] == len(offers)
     return JSONResponse(
@@ -131,14 +157,41 @@ async def post_events(
     )
 
 
-async def _remember(new: list[Offer], ledger: IdempotencyLedger) -> None:
-    """The idempotency keys of events the brokers confirmed."""
+async def _produce(
+    new: list[Offer], ledger: IdempotencyLedger, kafka: KafkaLink, settings: Settings
+) -> None:
+    """The claimed events to Kafka in one transaction, their claims ended as it ended; 503
+    unless it committed."""
+    claims = [(offer.key(), offer.content) for offer in new]
+    records = [(o.event.case_id.encode(), o.value) for o in new if o.event is not None]
     try:
-        await ledger.remember([(offer.key(), offer.content) for offer in new])
-    except RedisError as exc:
-        # the events are in Kafka: the answer stays 202; a retry reaches Kafka again and the
-        # worker drops it as a duplicate
-        log.warning("could not record %d idempotency keys: %s", len(new), type(exc).__name__)
+        await kafka.send_all(settings.events_topic, records)
+    except OutcomeUnknown as exc:
+        log.warning("Kafka may or may not have committed %d events (%s)", len(new), exc)
+        await _settle(ledger.unknown, claims)
+        raise outcome_unknown(settings) from None
+    except KafkaUnavailable as exc:
+        log.warning("Kafka did not commit %d events (%s): answered 503", len(new), exc)
+        await _settle(ledger.release, claims)
+        raise kafka_unavailable(settings) from None
+    await _settle(ledger.accepted, claims)
+
+
+async def _settle(
+    end: Callable[[list[tuple[EventKey, str]]], Awaitable[None]],
+    claims: list[tuple[EventKey, str]],
+) -> None:
+    """End the claims, retrying briefly while Redis is away. If it stays away, a claim in flight
+    expires by itself (:func:`claim_lifetime_s`): a later resend is then taken again and
+    the worker drops it as a repeat, or dead-letters it as a conflict if its content changed."""
+    async for attempt in attempts(SETTLE_BACKOFF, limit=4):
+        try:
+            await end(claims)
+            return
+        except RedisError as exc:
+            problem = type(exc).__name__
+            if attempt.number == 3:
+                log.warning("could not end %d idempotency claims: %s", len(claims), problem)
 
 
 async def _count_in_feed_health(

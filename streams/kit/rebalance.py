@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
+import aiokafka
 import faust
 from aiokafka import TopicPartition
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
@@ -40,8 +41,9 @@ def never_committed(
 
 
 class SeekFixConsumerThread(AIOKafkaConsumerThread):
-    """faust's consumer thread, with one fix: after a rebalance, a stream partition that the
-    group never committed is read from its beginning.
+    """faust's consumer thread, reading committed records only, with two fixes: its livelock
+    check no longer crashes the worker while the broker is away, and after a rebalance a
+    stream partition that the group never committed is read from its beginning.
 
     faust seeks the stream partitions "to their committed offsets" after each rebalance, and
     aiokafka's ``seek_to_committed`` leaves a partition without a committed offset where the
@@ -49,6 +51,27 @@ class SeekFixConsumerThread(AIOKafkaConsumerThread):
     with the flow-control queues, so on a new group (the first minutes of a deployment, when
     two workers start together and events arrive during their first rebalances) they were
     lost for good: the fetch position was already past them."""
+
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        # Read committed records only: the API produces in transactions and answers 503 for
+        # those it aborts, which must then never be applied (monitor/api/kafka.py). faust
+        # reads committed only under exactly-once processing, which the workers do not use;
+        # aiokafka takes the level when the consumer starts, which is after this.
+        consumer._isolation_level = "read_committed"
+        return consumer
+
+    def verify_event_path(self, now: float, tp: Any) -> None:
+        # faust's livelock check reads each partition's fetch position, which aiokafka asserts
+        # is known; while the broker is away a partition's position is reset and unknown, and
+        # the assertion crashed the whole worker. Such a partition is skipped until it has one.
+        consumer = self._ensure_consumer()
+        assignment = consumer._fetcher._subscriptions.subscription
+        if assignment is not None:
+            state = assignment.assignment.state_value(TopicPartition(tp.topic, tp.partition))
+            if state is None or not state.has_valid_position:
+                return None
+        return super().verify_event_path(now, tp)
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
         return await self.call_thread(self._seek_to_committed_or_beginning)  # type: ignore[no-any-return]
