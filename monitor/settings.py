@@ -92,6 +92,8 @@ class Settings(BaseModel):
     api_retry_after_s: int = Field(5, ge=1, le=HOUR)  # what a 503 tells the caller to wait
     # transactional producers, each committing one shared transaction at a time
     api_kafka_producers: int = Field(3, ge=1, le=16)
+    api_streams_per_token: int = Field(20, ge=1, le=10_000)  # open /v1/stream per token
+    api_streams_max: int = Field(2_000, ge=1, le=100_000)  # open /v1/stream in all
     api_idempotency_days: int = Field(30, ge=1, le=3_650)  # as long as the events topic keeps
     # Who this API process is to Kafka: its transactional id is redline-api-<instance>. Give
     # each replica a stable name (compose: the service's replica) so that a restarted API

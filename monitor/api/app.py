@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from monitor.api import examples, health, ingest, routers
 from monitor.api.auth import Role, TokenStore
 from monitor.api.bodies import BodyLimits
+from monitor.api.fanout import ChangeHub
 from monitor.api.kafka import KafkaLink
 from monitor.api.metrics import ApiMetrics, RequestMetrics
 from monitor.readmodel import ReadModel
@@ -61,10 +62,18 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
         app.state.settings = settings
         app.state.redis = redis
         app.state.read_model = ReadModel(redis, settings.read_model_prefix)
+        changes = ChangeHub(
+            app.state.read_model,
+            per_token=settings.api_streams_per_token,
+            overall=settings.api_streams_max,
+            retry_after_s=settings.api_retry_after_s,
+        )
+        app.state.changes = changes
         app.state.kafka = kafka
         app.state.tokens = tokens
         app.state.metrics = metrics
         kafka.start()
+        changes.start()
         registering = asyncio.create_task(_register_dev_tokens(tokens, settings))
         try:
             yield
@@ -72,6 +81,7 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
             registering.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await registering
+            await changes.stop()
             await kafka.stop()
             await redis.aclose()
 

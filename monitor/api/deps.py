@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from redis.asyncio import Redis
 
+from monitor.api.fanout import ChangeHub
 from monitor.api.kafka import KafkaLink
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
@@ -53,3 +54,4 @@ SettingsDep = Annotated[Settings, Depends(_app_state("settings"))]
 RedisDep = Annotated[Redis, Depends(_app_state("redis"))]
 ReadModelDep = Annotated[ReadModel, Depends(_app_state("read_model"))]
 KafkaDep = Annotated[KafkaLink, Depends(_app_state("kafka"))]  # sends in committed transactions
+ChangeHubDep = Annotated[ChangeHub, Depends(_app_state("changes"))]  # the change-feed reader

@@ -2,10 +2,11 @@
 
 On connect, a ``snapshot`` (what ``GET /v1/stats/overview`` answers); then a ``change`` for
 every entry of the read model's change feed (the Redis stream ``{prefix}changes``, written by
-the same Lua scripts as the views, so nothing changes unannounced), with the stream entry id as
-the event id: a browser that reconnects sends it back as ``Last-Event-ID`` and resumes after
-it. Every :data:`HEARTBEAT_S` seconds a ``heartbeat`` carries the server time and the newest
-change's time, so a page can tell a quiet hour from a dead feed.
+the same Lua scripts as the views, so nothing changes unannounced; read once for all streams,
+``fanout.py``), with the stream entry id as the event id: a browser that reconnects sends it
+back as ``Last-Event-ID`` and resumes after it. Every :data:`HEARTBEAT_S` seconds a
+``heartbeat`` carries the server time and the newest change's time, so a page can tell a quiet
+hour from a dead feed.
 
 The token: ``Authorization: Bearer``, or ``?token=`` because a browser's ``EventSource`` cannot
 send headers. A token in a URL can end up in proxy logs, browser history and the address bar of
@@ -16,19 +17,21 @@ query strings out.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 # the bearer scheme and role check every route uses (auth.py): only the ?token= fallback is new
 from monitor.api.auth import Principal, Role, _bearer, _person, authenticated
-from monitor.api.deps import ReadModelDep
+from monitor.api.deps import ChangeHubDep, ReadModelDep
 from monitor.api.directory import DirectoryDep
+from monitor.api.fanout import BATCH, ChangeHub, Subscriber, entry_key
 from monitor.api.params import DISPLAY_ZONE, bad_request
 from monitor.api.stats import overview
 from monitor.readmodel import Change, ReadModel
@@ -37,7 +40,7 @@ router = APIRouter(prefix="/v1", tags=["stream"])
 
 HEARTBEAT_S: Final = 2.0  # the page calls itself stale after several missed beats
 RETRY_MS: Final = 1_000  # how soon a browser reconnects after the stream broke
-BATCH: Final = 500  # change entries read at a time
+HUB_WAIT_S: Final = 5.0  # for the change-feed reader to find the feed's end at the start
 _ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _viewer = _person(Role.VIEWER)
 
@@ -82,6 +85,22 @@ def resume_from(
 StreamViewer = Annotated[Principal, Depends(stream_viewer)]
 
 
+async def stream_slot(principal: StreamViewer, hub: ChangeHubDep) -> Subscriber:
+    """A place among the hub's subscribers (429 / 503 when the caps are reached, before the
+    response begins). The stream gives it back when it ends: not a dependency with ``yield``,
+    whose exit FastAPI runs before a streaming response is sent."""
+    try:
+        async with asyncio.timeout(HUB_WAIT_S):
+            await hub.started()
+    except TimeoutError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the read model's change feed is not readable yet: retry after Retry-After seconds",
+            headers={"Retry-After": str(hub.retry_after_s)},
+        ) from None
+    return hub.subscribe(principal)
+
+
 @router.get(
     "/stream",
     response_class=EventSourceResponse,
@@ -92,49 +111,87 @@ StreamViewer = Annotated[Principal, Depends(stream_viewer)]
             "(`kind` case|alert, `id`, `case_id`, `light` or `status`, `at`) with the change "
             "feed's entry id as the event id, and a `heartbeat` every "
             f"{HEARTBEAT_S:g} s (`server_time`, `last_change_at`)"
-        }
+        },
+        429: {"description": "this token has its most streams open"},
+        503: {"description": "the API has its most streams open, or Redis is away"},
     },
 )
 async def stream(
     principal: StreamViewer,
     read_model: ReadModelDep,
     directory: DirectoryDep,
+    hub: ChangeHubDep,
     resume: Annotated[str | None, Depends(resume_from)],
+    # last: a request refused by any other check must not have taken a place
+    subscriber: Annotated[Subscriber, Depends(stream_slot)],
 ) -> AsyncIterator[ServerSentEvent]:
     """Snapshot, then every change of the read model, with heartbeats."""
-    # the position is taken before the snapshot: a change in between is sent, not lost
-    position = resume or await read_model.newest_change() or "0-0"
-    snapshot = await overview(read_model, principal, directory, time.time())
-    yield ServerSentEvent(event="snapshot", data=snapshot.model_dump(), id=position, retry=RETRY_MS)
-    beat_at = time.monotonic() + HEARTBEAT_S
-    while True:
-        wait_ms = max(1, int((beat_at - time.monotonic()) * 1000))
-        for entry in await read_model.changes_after(position, BATCH, wait_ms):
+    try:
+        # the hub queues every change after `start` for this stream: a change between it and
+        # the snapshot is sent (perhaps twice), never lost
+        start = hub.position
+        position = resume if resume is not None else start
+        snapshot = await overview(read_model, principal, directory, time.time())
+        yield ServerSentEvent(
+            event="snapshot", data=snapshot.model_dump(), id=position, retry=RETRY_MS
+        )
+        # a resumed stream first catches up from the feed, up to where the hub's queue begins
+        while entry_key(position) < entry_key(start):
+            missed = await read_model.changes_after(position, BATCH, None)
+            if not missed:
+                break
+            centers = await _centers(read_model, principal, missed)
+            for entry in missed:
+                if entry_key(entry.id) > entry_key(start):
+                    break
+                position = entry.id
+                event = _event(principal, entry, centers.get(_case_id(entry)))
+                if event is not None:
+                    yield event
+        beat_at = time.monotonic() + HEARTBEAT_S
+        while not subscriber.dropped or not subscriber.queue.empty():
+            try:
+                async with asyncio.timeout(max(0.0, beat_at - time.monotonic())):
+                    entry, center = await subscriber.queue.get()
+            except TimeoutError:
+                yield ServerSentEvent(event="heartbeat", data=_heartbeat(hub))
+                beat_at = time.monotonic() + HEARTBEAT_S
+                continue
+            if entry_key(entry.id) <= entry_key(position):
+                continue  # sent while catching up
             position = entry.id
-            change = _change(entry)
-            if await _visible(read_model, principal, change):
-                yield ServerSentEvent(event="change", data=change, id=position)
-        if time.monotonic() >= beat_at:
-            yield ServerSentEvent(event="heartbeat", data=await _heartbeat(read_model))
-            beat_at = time.monotonic() + HEARTBEAT_S
+            event = _event(principal, entry, center)
+            if event is not None:
+                yield event
+    finally:
+        hub.unsubscribe(subscriber)
 
 
-def _change(entry: Change) -> dict[str, Any]:
-    change: dict[str, Any] = dict(entry.fields)
-    change["at"] = DISPLAY_ZONE.format(int(entry.id.split("-", 1)[0]) // 1000)
-    return change
+def _case_id(entry: Change) -> str:
+    return str(entry.fields.get("case_id", ""))
 
 
-async def _visible(read_model: ReadModel, principal: Principal, change: dict[str, Any]) -> bool:
+async def _centers(
+    read_model: ReadModel, principal: Principal, entries: list[Change]
+) -> dict[str, str | None]:
     if principal.centers is None:
-        return True
-    case = await read_model.case(str(change.get("case_id", "")))
-    return case is not None and principal.may_see(case.get("center"))
+        return {}
+    return await read_model.case_centers(_case_id(entry) for entry in entries)
 
 
-async def _heartbeat(read_model: ReadModel) -> dict[str, Any]:
+def _event(principal: Principal, entry: Change, center: str | None) -> ServerSentEvent | None:
+    """The ``change`` event of an entry, None when the token may not see its case (a token
+    bound to centres sees the cases the read model places in them)."""
+    if principal.centers is not None and (center is None or not principal.may_see(center)):
+        return None
+    change: dict[str, Any] = dict(entry.fields)
+    change["at"] = DISPLAY_ZONE.format(entry_key(entry.id)[0] // 1000)
+    return ServerSentEvent(event="change", data=change, id=entry.id)
+
+
+def _heartbeat(hub: ChangeHub) -> dict[str, Any]:
     now = time.time()
-    changed_ms = await read_model.last_change_ms()
+    changed_ms = hub.last_change_ms
     return {
         "server_time": DISPLAY_ZONE.format(int(now)),
         "server_epoch_ms": int(now * 1000),

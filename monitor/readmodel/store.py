@@ -377,10 +377,11 @@ class ReadModel:
         newest = await self.newest_change()
         return None if newest is None else int(newest.split("-", 1)[0])
 
-    async def changes_after(self, position: str, count: int, block_ms: int) -> list[Change]:
+    async def changes_after(self, position: str, count: int, block_ms: int | None) -> list[Change]:
         """Up to ``count`` changes after ``position`` (an entry id, ``0-0`` for all), waiting
-        up to ``block_ms`` for the first when there is none yet. Keep ``block_ms`` under the
-        client's socket timeout (redis-py's default is 5 s), or the read times out."""
+        up to ``block_ms`` for the first when there is none yet (None: not waiting). Keep
+        ``block_ms`` under the client's socket timeout (redis-py's default is 5 s), or the
+        read times out."""
         feed = self.key("changes")
         found = cast(
             list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]],

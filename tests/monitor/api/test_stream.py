@@ -5,6 +5,7 @@ of a client that left."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -80,6 +81,11 @@ async def stream(
         assert response.status_code == 200, await response.aread()
         assert response.headers["content-type"].startswith("text/event-stream")
         yield Stream(response)
+
+
+# Other clients of the test Redis that may block at the same moment (the module's worker reads
+# no stream; other test sessions sharing the Redis could)
+_OTHER_READERS = 0
 
 
 def _change_of(case_id: str) -> Callable[[Event], bool]:
@@ -167,30 +173,54 @@ async def test_a_center_bound_viewer_gets_only_its_centers_changes(
     assert "SSE-TH" not in seen
 
 
-async def test_a_client_that_goes_away_is_let_go(api_stack: ApiStack) -> None:
+async def test_streams_share_one_reader_of_the_change_feed(api_stack: ApiStack) -> None:
+    """However many streams are open, the API blocks in Redis once (its change-feed reader), so
+    streams cannot use up the connection pool that ingestion and reads need."""
     redis = Redis.from_url(api_stack.settings.redis_url)
 
     async def blocked() -> int:
         return int((await redis.info("clients"))["blocked_clients"])
 
     try:
-        idle = await blocked()
-        async with (
-            stream(api_stack, api_stack.viewer_token) as one,
-            stream(api_stack, api_stack.viewer_token) as two,
-            stream(api_stack, api_stack.viewer_token) as three,
-        ):
-            for events in (one, two, three):
+        async with contextlib.AsyncExitStack() as streams:
+            opened = [
+                await streams.enter_async_context(stream(api_stack, api_stack.viewer_token))
+                for _ in range(12)
+            ]
+            for events in opened:
                 await events.next()
-
-            async def reading() -> bool | None:  # each waits in XREAD BLOCK
-                return True if await blocked() >= idle + 3 else None
-
-            await eventually(reading, timeout=3 * HEARTBEAT_S)
-
-        async def let_go() -> bool | None:
-            return True if await blocked() <= idle else None
-
-        await eventually(let_go, timeout=3 * HEARTBEAT_S)
+            while_open = await blocked()
+            await opened[0].next(timeout=3 * HEARTBEAT_S)  # a heartbeat: the reader is waiting
+            assert await blocked() <= while_open <= 1 + _OTHER_READERS
     finally:
         await redis.aclose()
+
+
+async def test_a_token_has_its_most_streams_and_a_client_that_goes_away_is_let_go(
+    api_stack: ApiStack,
+) -> None:
+    per_token = api_stack.settings.api_streams_per_token
+    async with httpx.AsyncClient(base_url=api_stack.base_url, timeout=30) as client:
+
+        async def one_more() -> httpx.Response:
+            return await client.get("/v1/stream", params={"token": api_stack.viewer_token})
+
+        async with contextlib.AsyncExitStack() as streams:
+            opened = []  # held: a response whose line iterator is collected closes
+            for _ in range(per_token):
+                opened.append(
+                    await streams.enter_async_context(stream(api_stack, api_stack.viewer_token))
+                )
+                await opened[-1].next()
+            refused = await one_more()
+            assert refused.status_code == 429, refused.text
+            assert "streams open" in refused.json()["detail"]
+            assert int(refused.headers["Retry-After"]) >= 1
+
+        async def let_go() -> bool | None:  # the places come back as the clients leave
+            async with client.stream(
+                "GET", "/v1/stream", params={"token": api_stack.viewer_token}
+            ) as response:
+                return True if response.status_code == 200 else None
+
+        await eventually(let_go, timeout=3 * HEARTBEAT_S)
