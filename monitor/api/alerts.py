@@ -28,10 +28,9 @@ from monitor.api.deps import (
     ReadModelDep,
     RedisDep,
     SettingsDep,
-    kafka_unavailable,
-    outcome_unknown,
+    kafka_refusal,
 )
-from monitor.api.kafka import KafkaLink, KafkaUnavailable, OutcomeUnknown
+from monitor.api.kafka import KafkaLink, KafkaUnavailable
 from monitor.api.params import DISPLAY_ZONE, LimitQuery, code_path, example_config, not_found
 from monitor.casetypes import Command
 from monitor.readmodel import ReadModel, View
@@ -170,12 +169,10 @@ class Decider:
         key, value = record.encode()
         try:
             await self.kafka.send_all(settings.commands_topic, [(key, value)])
-        except OutcomeUnknown:
-            raise outcome_unknown(settings) from None
-        except KafkaUnavailable:
-            # never applied, and nothing is in the audit log either: the same request again
-            # is the retry
-            raise kafka_unavailable(settings) from None
+        except KafkaUnavailable as failure:
+            # not applied (or not known to be), and nothing is in the audit log either: the
+            # same request again is the retry
+            raise kafka_refusal(settings, failure) from None
         audit_id = await append_audit(
             self.redis,
             audit_stream(settings),

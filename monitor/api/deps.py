@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request, status
 from redis.asyncio import Redis
 
 from monitor.api.fanout import ChangeHub
-from monitor.api.kafka import KafkaLink
+from monitor.api.kafka import KafkaLink, KafkaUnavailable, OutcomeUnknown
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 
@@ -29,23 +29,23 @@ def _app_state(name: str) -> Callable[[Request], Awaitable[Any]]:
     return provide
 
 
-def kafka_unavailable(settings: Settings) -> HTTPException:
-    """The answer when Kafka cannot take or confirm a record."""
+def kafka_refusal(settings: Settings, failure: KafkaUnavailable) -> HTTPException:
+    """The 503 for a write Kafka did not commit: final, unless the commit's outcome is
+    unknown (:class:`~monitor.api.kafka.OutcomeUnknown`), which the text says."""
+    if isinstance(failure, OutcomeUnknown):
+        detail = (
+            "Kafka did not confirm in time, after it was asked to commit: whether this was "
+            "applied is not known; send the same request again after Retry-After seconds "
+            "(it is applied once)"
+        )
+    else:
+        detail = (
+            "Kafka is not reachable or did not confirm in time: nothing of this request was "
+            "or will be applied; send it again after Retry-After seconds"
+        )
     return HTTPException(
         status.HTTP_503_SERVICE_UNAVAILABLE,
-        "Kafka is not reachable or did not confirm in time: nothing of this request was "
-        "or will be applied; send it again after Retry-After seconds",
-        headers={"Retry-After": str(settings.api_retry_after_s)},
-    )
-
-
-def outcome_unknown(settings: Settings) -> HTTPException:
-    """The answer when Kafka was asked to commit and did not confirm in time."""
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        "Kafka did not confirm in time, after it was asked to commit: whether this was "
-        "applied is not known; send the same request again after Retry-After seconds "
-        "(it is applied once)",
+        detail,
         headers={"Retry-After": str(settings.api_retry_after_s)},
     )
 

@@ -46,6 +46,15 @@ def entry_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(n or 0)
 
 
+def case_id_of(change: Change) -> str:
+    return str(change.fields.get("case_id", ""))
+
+
+async def centers_of(read_model: ReadModel, changes: list[Change]) -> dict[str, str | None]:
+    """The centre of each changed case the read model holds: one round trip for a read."""
+    return await read_model.case_centers(case_id_of(change) for change in changes)
+
+
 @dataclass(eq=False)
 class Subscriber:
     """One open stream: its token, and the changes it has yet to send (a change and the
@@ -137,12 +146,11 @@ class ChangeHub:
     async def _publish(self, changes: list[Change]) -> None:
         centers: dict[str, str | None] = {}
         if any(s.principal.centers is not None for s in self.subscribers):
-            case_ids = [str(change.fields.get("case_id", "")) for change in changes]
-            centers = await self.read_model.case_centers(case_ids)
+            centers = await centers_of(self.read_model, changes)
         self.position = changes[-1].id
         self.last_change_ms = entry_key(self.position)[0]
         for change in changes:
-            center = centers.get(str(change.fields.get("case_id", "")))
+            center = centers.get(case_id_of(change))
             for subscriber in list(self.subscribers):
                 try:
                     subscriber.queue.put_nowait((change, center))

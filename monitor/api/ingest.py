@@ -55,8 +55,7 @@ from monitor.api.deps import (
     ReadModelDep,
     RedisDep,
     SettingsDep,
-    kafka_unavailable,
-    outcome_unknown,
+    kafka_refusal,
 )
 from monitor.api.envelope import (
     IngestAnswer,
@@ -166,14 +165,16 @@ async def _produce(
     records = [(o.event.case_id.encode(), o.value) for o in new if o.event is not None]
     try:
         await kafka.send_all(settings.events_topic, records)
-    except OutcomeUnknown as exc:
-        log.warning("Kafka may or may not have committed %d events (%s)", len(new), exc)
-        await _settle(ledger.unknown, claims)
-        raise outcome_unknown(settings) from None
-    except KafkaUnavailable as exc:
-        log.warning("Kafka did not commit %d events (%s): answered 503", len(new), exc)
-        await _settle(ledger.release, claims)
-        raise kafka_unavailable(settings) from None
+    except KafkaUnavailable as failure:
+        unknown = isinstance(failure, OutcomeUnknown)
+        log.warning(
+            "Kafka %s %d events (%s): answered 503",
+            "may or may not have committed" if unknown else "did not commit",
+            len(new),
+            failure,
+        )
+        await _settle(ledger.unknown if unknown else ledger.release, claims)
+        raise kafka_refusal(settings, failure) from None
     await _settle(ledger.accepted, claims)
 
 
@@ -184,14 +185,14 @@ async def _settle(
     """End the claims, retrying briefly while Redis is away. If it stays away, a claim in flight
     expires by itself (:func:`claim_lifetime_s`): a later resend is then taken again and
     the worker drops it as a repeat, or dead-letters it as a conflict if its content changed."""
-    async for attempt in attempts(SETTLE_BACKOFF, limit=4):
+    problem = ""
+    async for _ in attempts(SETTLE_BACKOFF, limit=4):
         try:
             await end(claims)
             return
         except RedisError as exc:
             problem = type(exc).__name__
-            if attempt.number == 3:
-                log.warning("could not end %d idempotency claims: %s", len(claims), problem)
+    log.warning("could not end %d idempotency claims: %s", len(claims), problem)
 
 
 async def _count_in_feed_health(

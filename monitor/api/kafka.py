@@ -95,7 +95,6 @@ class KafkaLink:
                 for n in range(settings.api_kafka_producers)
             )
         ]
-        self.transactions = 0  # committed, since the start
         self._queue: list[_Request] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -225,7 +224,6 @@ class KafkaLink:
             self._fail(requests, kind(_name(exc)))
             self._replace(lane, f"a transaction failed ({_name(exc)}); reconnecting")
         else:
-            self.transactions += 1
             for request in requests:
                 if not request.done.done():
                     request.done.set_result(None)

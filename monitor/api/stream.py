@@ -31,10 +31,10 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from monitor.api.auth import Principal, Role, _bearer, _person, authenticated
 from monitor.api.deps import ChangeHubDep, ReadModelDep
 from monitor.api.directory import DirectoryDep
-from monitor.api.fanout import BATCH, ChangeHub, Subscriber, entry_key
+from monitor.api.fanout import BATCH, ChangeHub, Subscriber, case_id_of, centers_of, entry_key
 from monitor.api.params import DISPLAY_ZONE, bad_request
 from monitor.api.stats import overview
-from monitor.readmodel import Change, ReadModel
+from monitor.readmodel import Change
 
 router = APIRouter(prefix="/v1", tags=["stream"])
 
@@ -140,12 +140,12 @@ async def stream(
             missed = await read_model.changes_after(position, BATCH, None)
             if not missed:
                 break
-            centers = await _centers(read_model, principal, missed)
+            centers = {} if principal.centers is None else await centers_of(read_model, missed)
             for entry in missed:
                 if entry_key(entry.id) > entry_key(start):
                     break
                 position = entry.id
-                event = _event(principal, entry, centers.get(_case_id(entry)))
+                event = _event(principal, entry, centers.get(case_id_of(entry)))
                 if event is not None:
                     yield event
         beat_at = time.monotonic() + HEARTBEAT_S
@@ -165,18 +165,6 @@ async def stream(
                 yield event
     finally:
         hub.unsubscribe(subscriber)
-
-
-def _case_id(entry: Change) -> str:
-    return str(entry.fields.get("case_id", ""))
-
-
-async def _centers(
-    read_model: ReadModel, principal: Principal, entries: list[Change]
-) -> dict[str, str | None]:
-    if principal.centers is None:
-        return {}
-    return await read_model.case_centers(_case_id(entry) for entry in entries)
 
 
 def _event(principal: Principal, entry: Change, center: str | None) -> ServerSentEvent | None:
