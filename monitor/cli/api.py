@@ -82,6 +82,10 @@ def api_command(
         port=settings.api_port,
         log_level=log_level.lower(),
         access_log=False,  # the app writes its own, without query strings (tokens)
+        # X-Forwarded-For from the configured proxies only; uvicorn's default believes any
+        # loopback client, which could then claim any address
+        proxy_headers=bool(settings.trusted_proxies()),
+        forwarded_allow_ips=settings.trusted_proxies(),
         timeout_graceful_shutdown=10,  # open SSE streams would hold a stop forever
     )
 
