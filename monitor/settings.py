@@ -89,6 +89,8 @@ class Settings(BaseModel):
     api_max_body_bytes: int = Field(1_048_576, ge=1_024, le=64 * 1_048_576)  # after gzip too
     api_max_events: int = Field(1_000, ge=1, le=100_000)  # per POST /v1/events
     api_body_timeout_s: float = Field(10.0, gt=0, le=600)  # to receive a whole request body
+    # to receive a request's headers, from the connection's opening or its previous answer
+    api_header_timeout_s: float = Field(10.0, gt=0, le=600)
     api_kafka_timeout_s: float = Field(5.0, gt=0, le=120)  # for the broker to confirm a batch
     api_retry_after_s: int = Field(5, ge=1, le=HOUR)  # what a 503 tells the caller to wait
     # transactional producers, each committing one shared transaction at a time

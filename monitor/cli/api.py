@@ -48,6 +48,7 @@ def api_command(
 
     from monitor.api.app import create_app
     from monitor.api.auth import new_secret
+    from monitor.api.protocol import HeaderTimeoutProtocol
 
     if log_level.lower() not in LOG_LEVELS:
         raise fail(f"--log-level: must be one of {', '.join(LOG_LEVELS)}")
@@ -87,6 +88,7 @@ def api_command(
         proxy_headers=bool(settings.trusted_proxies()),
         forwarded_allow_ips=settings.trusted_proxies(),
         timeout_graceful_shutdown=10,  # open SSE streams would hold a stop forever
+        http=HeaderTimeoutProtocol.within(settings.api_header_timeout_s),  # slow headers cut
     )
 
 
