@@ -18,7 +18,6 @@ query strings out.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
@@ -32,7 +31,7 @@ from monitor.api.auth import Principal, Role, _bearer, _person, authenticated
 from monitor.api.deps import ChangeHubDep, ReadModelDep
 from monitor.api.directory import DirectoryDep
 from monitor.api.fanout import BATCH, ChangeHub, Subscriber, case_id_of, centers_of, entry_key
-from monitor.api.params import DISPLAY_ZONE, bad_request
+from monitor.api.params import DISPLAY_ZONE, bad_request, is_entry_id
 from monitor.api.stats import overview
 from monitor.readmodel import Change
 
@@ -41,8 +40,6 @@ router = APIRouter(prefix="/v1", tags=["stream"])
 HEARTBEAT_S: Final = 2.0  # the page calls itself stale after several missed beats
 RETRY_MS: Final = 1_000  # how soon a browser reconnects after the stream broke
 HUB_WAIT_S: Final = 5.0  # for the change-feed reader to find the feed's end at the start
-_ENTRY_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
-_MAX_ID_PART: Final = 2**64 - 1  # a change feed id is two unsigned 64-bit numbers (Redis)
 _ID_RULE: Final = (
     "must be the id of a change this stream sent: <ms>-<n>, two whole numbers below 2^64, "
     "no later than the newest change (start without the header)"
@@ -85,8 +82,7 @@ async def resume_from(
     stream begins (it would otherwise break every stream it starts)."""
     if last_event_id is None or last_event_id == "":
         return None
-    match = _ENTRY_ID.match(last_event_id)
-    if match is None or any(int(part) > _MAX_ID_PART for part in match.groups()):
+    if not is_entry_id(last_event_id):
         raise bad_request("Last-Event-ID", _ID_RULE)
     if entry_key(last_event_id) > entry_key(hub.position):
         # ahead of this process's reader: the feed says whether it is there (the client may
