@@ -49,6 +49,7 @@ def api_settings(settings: Settings, **changes: object) -> Settings:
         "ingest_prefix": f"test-ingest:{run}:",
         "api_rate_per_s": 1_000.0,
         "api_body_timeout_s": 3.0,
+        "api_header_timeout_s": 3.0,
     }
     values.update(changes)
     return settings.model_copy(update=values)

@@ -7,6 +7,7 @@ process at start with a message naming the variable and the rule.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Mapping
@@ -88,12 +89,18 @@ class Settings(BaseModel):
     api_max_body_bytes: int = Field(1_048_576, ge=1_024, le=64 * 1_048_576)  # after gzip too
     api_max_events: int = Field(1_000, ge=1, le=100_000)  # per POST /v1/events
     api_body_timeout_s: float = Field(10.0, gt=0, le=600)  # to receive a whole request body
+    # to receive a request's headers, from the connection's opening or its previous answer
+    api_header_timeout_s: float = Field(10.0, gt=0, le=600)
     api_kafka_timeout_s: float = Field(5.0, gt=0, le=120)  # for the broker to confirm a batch
     api_retry_after_s: int = Field(5, ge=1, le=HOUR)  # what a 503 tells the caller to wait
     # transactional producers, each committing one shared transaction at a time
     api_kafka_producers: int = Field(3, ge=1, le=16)
     api_streams_per_token: int = Field(20, ge=1, le=10_000)  # open /v1/stream per token
     api_streams_max: int = Field(2_000, ge=1, le=100_000)  # open /v1/stream in all
+    # Addresses and networks (comma-separated) whose X-Forwarded-For is believed: the reverse
+    # proxies in front of the API. Empty: nobody's, so that no client can claim another
+    # address (the public page's limit is per address).
+    api_trusted_proxies: str = ""
     api_idempotency_days: int = Field(30, ge=1, le=3_650)  # as long as the events topic keeps
     # Who this API process is to Kafka: its transactional id is redline-api-<instance>. Give
     # each replica a stable name (compose: the service's replica) so that a restarted API
@@ -114,6 +121,24 @@ class Settings(BaseModel):
         if value is not None and len(value.get_secret_value()) < MIN_SECRET:
             raise ValueError(f"must be at least {MIN_SECRET} characters: short tokens are guessed")
         return value
+
+    @field_validator("api_trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        proxies = [item.strip() for item in value.split(",") if item.strip()]
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or network: list the proxies' addresses "
+                    "separated by commas, e.g. 172.30.0.2,10.1.0.0/16"
+                ) from None
+        return ",".join(proxies)
+
+    def trusted_proxies(self) -> list[str]:
+        """The addresses and networks of :attr:`api_trusted_proxies`, for uvicorn."""
+        return self.api_trusted_proxies.split(",") if self.api_trusted_proxies else []
 
     @model_validator(mode="after")
     def _own_prefixes(self) -> Settings:
@@ -148,7 +173,8 @@ class Settings(BaseModel):
             return cls(**values)
         except ValidationError as exc:
             problems = [
-                f"{PREFIX}{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                f"{PREFIX}{'.'.join(map(str, e['loc'])).upper()}: "
+                + str(e["msg"]).removeprefix("Value error, ")
                 if e["loc"]
                 else str(e["msg"]).removeprefix("Value error, ")  # names its variables itself
                 for e in exc.errors()

@@ -16,7 +16,7 @@ DAY = 86_400
 HOUR = 3_600
 
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$"
 )
 
 
@@ -26,9 +26,17 @@ class InstantError(ValueError):
 
 def parse_instant(text: str) -> int:
     """Epoch seconds of an RFC 3339 timestamp that carries its offset (``Z`` or ``±hh:mm``)."""
-    if not _RFC3339.match(text):
+    match = _RFC3339.match(text)
+    if match is None:
         raise InstantError(
             "must be an RFC 3339 timestamp with an offset, e.g. 2026-09-28T10:00:00+08:00"
+        )
+    offset, hours, minutes = match.group(2, 3, 4)
+    # checked here: datetime refuses ±24:00 with a repr of timedelta, and takes +08:60 as +09:00
+    if hours is not None and (int(hours) > 23 or int(minutes) > 59):
+        raise InstantError(
+            f"is not a valid date and time (the offset {offset} is out of range: ±hh:mm with "
+            "hh 00–23 and mm 00–59, e.g. +08:00)"
         )
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))

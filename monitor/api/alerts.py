@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from monitor.alert import AlertKind, AlertStatus
 from monitor.api.audit import append_audit, audit_stream
 from monitor.api.auth import Principal, Supervisor, Viewer
+from monitor.api.bodies import JsonBody
 from monitor.api.deps import (
     KafkaDep,
     ReadModelDep,
@@ -224,7 +225,7 @@ def _decision(command: Command, summary: str) -> Callable[[DecoratedCallable], D
 
 @_decision(Command.ACKNOWLEDGE, "Acknowledge an alert (role supervisor)")
 async def acknowledge(
-    alert_id: AlertId, decider: DeciderDep, body: AckBody | None = None
+    alert_id: AlertId, decider: DeciderDep, _: JsonBody, body: AckBody | None = None
 ) -> CommandAccepted:
     """Acknowledge: the alert stops escalating for the acknowledgement timeout."""
     note = body.note if body is not None else ""
@@ -233,7 +234,7 @@ async def acknowledge(
 
 @_decision(Command.CANCEL, "Cancel an alert, with the reason (role supervisor)")
 async def cancel(
-    alert_id: AlertId, decider: DeciderDep, body: CancelBody | None = None
+    alert_id: AlertId, decider: DeciderDep, _: JsonBody, body: CancelBody | None = None
 ) -> CommandAccepted:
     """Cancel: the alert resolves as ``cancelled``, with the note as its reason."""
     if body is None:  # no body at all: say what is missing, not just "(request)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from redis.exceptions import RedisError
 
 from monitor.api import examples, health, ingest, routers
 from monitor.api.auth import Role, TokenStore
-from monitor.api.bodies import BodyLimits
+from monitor.api.bodies import BodyLimits, not_json
 from monitor.api.fanout import ChangeHub
 from monitor.api.kafka import KafkaLink
 from monitor.api.metrics import ApiMetrics, RequestMetrics
@@ -146,6 +147,11 @@ async def _field_problems(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for error in exc.errors():
+        if error.get("type") == "json_invalid":  # FastAPI's own parse: loc is the offset
+            problems.append(
+                {"field": "(body)", "rule": _clean(not_json(_decode_error(exc, error)))}
+            )
+            continue
         loc = [str(part) for part in error.get("loc", ())]
         if loc and loc[0] in ("query", "path", "body", "header", "cookie"):
             loc = loc[1:]
@@ -154,6 +160,15 @@ async def _field_problems(_: Request, exc: Exception) -> JSONResponse:
         field = ".".join(loc) or "(request)"
         problems.append({"field": _clean(field), "rule": _clean(rule)})
     return JSONResponse({"detail": problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def _decode_error(exc: RequestValidationError, error: dict[str, Any]) -> json.JSONDecodeError:
+    """The decoder's error again from FastAPI's record of it (its message, the body, the offset),
+    for the line and column a person can find."""
+    loc = error.get("loc", ())
+    offset = loc[-1] if loc and isinstance(loc[-1], int) else 0
+    body = exc.body if isinstance(exc.body, str) else ""
+    return json.JSONDecodeError(str(error.get("ctx", {}).get("error", "")), body, offset)
 
 
 def _redis_down(settings: Settings) -> Callable[[Request, Exception], Any]:

@@ -11,7 +11,6 @@ be checked against it.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Query
@@ -20,10 +19,14 @@ from redis.asyncio import Redis
 
 from monitor.api.auth import Admin, Principal
 from monitor.api.deps import RedisDep, SettingsDep
-from monitor.api.params import DISPLAY_ZONE, LimitQuery, bad_request, example_config
+from monitor.api.params import (
+    DISPLAY_ZONE,
+    LimitQuery,
+    bad_request,
+    example_config,
+    is_entry_id,
+)
 from monitor.settings import Settings
-
-_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 router = APIRouter(prefix="/v1/audit", tags=["alerts"])
 
@@ -106,8 +109,10 @@ async def list_audit(
     ] = None,
 ) -> AuditPage:
     """Audit entries, newest first, ``limit`` at a time."""
-    if before is not None and not _ENTRY_ID.match(before):
-        raise bad_request("before", "must be an audit entry id such as 1790000000000-0")
+    if before is not None and not is_entry_id(before):
+        raise bad_request(
+            "before", "must be an audit entry id such as 1790000000000-0 (both numbers below 2^64)"
+        )
     newest = "+" if before is None else "(" + before
     found = cast(
         list[tuple[bytes | str, dict[bytes | str, bytes | str]]],

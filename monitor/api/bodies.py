@@ -1,20 +1,25 @@
-"""Request bodies with bounds: how many bytes, how long to receive them, how far gzip expands.
+"""Request bodies with bounds: how many bytes, how long to receive them, how far gzip expands,
+and what they may be (JSON in UTF-8).
 
 A caller that sends slowly or endlessly must not hold a worker of the API: every route's body is
 received through :class:`BodyLimits`, which stops at ``api_max_body_bytes`` (413) and at
 ``api_body_timeout_s`` after the request began (408). Ingestion also accepts gzip, and the
 decompressed size is bounded the same way, so a small bomb cannot expand into gigabytes.
+Every route that takes a body takes JSON: another media type is a 415 (:func:`check_media_type`,
+and :data:`JsonBody` for the routes whose body FastAPI reads).
 """
 
 from __future__ import annotations
 
 import asyncio
 import zlib
+from typing import Annotated, Final
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ENCODINGS = ("identity", "gzip", "x-gzip")
+JSON_TYPES: Final = ("application/json",)
 
 
 class BodyTooLarge(HTTPException):
@@ -142,3 +147,43 @@ async def _gunzip(request: Request, max_bytes: int) -> bytes:
             [{"field": "(body)", "rule": f"is not valid gzip ({exc})"}],
         ) from None
     return bytes(out)
+
+
+def check_media_type(content_type: str | None) -> None:
+    """JSON in UTF-8 (``application/json`` or ``application/…+json``), else 415."""
+    media, _, params = (content_type or "").partition(";")
+    media = media.strip().lower()
+    if media not in JSON_TYPES and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type {content_type or '(none)'!r} is not JSON: send "
+            "Content-Type: application/json (UTF-8)",
+        )
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            raise HTTPException(
+                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                f"charset {value.strip()!r} is not supported: encode the JSON as UTF-8",
+            )
+
+
+async def json_media_type(request: Request) -> None:
+    """415 for a body that is not JSON in UTF-8; a request without a body passes."""
+    if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
+        check_media_type(request.headers.get("content-type"))
+
+
+# a route whose optional JSON body FastAPI reads: put it after the token's dependency, so that
+# a caller without a token hears 401 first
+JsonBody = Annotated[None, Depends(json_media_type)]
+
+
+def not_json(exc: ValueError) -> str:
+    """The rule of a body that does not parse, as every route says it."""
+    return f"is not valid JSON ({exc})"

@@ -6,42 +6,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel
 
+from monitor.api.bodies import not_json
 from monitor.api.ledger import EventKey
 from monitor.events import AnyEvent, FieldError
 
-JSON_TYPES: Final = ("application/json",)
-
-
 # -- the body in -------------------------------------------------------------------------------
-
-
-def check_media_type(content_type: str | None) -> None:
-    """JSON in UTF-8 (``application/json`` or ``application/…+json``), else 415."""
-    media, _, params = (content_type or "").partition(";")
-    media = media.strip().lower()
-    if media not in JSON_TYPES and not (
-        media.startswith("application/") and media.endswith("+json")
-    ):
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"Content-Type {content_type or '(none)'!r} is not JSON: send "
-            "Content-Type: application/json (UTF-8)",
-        )
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
-            "utf-8",
-            "utf8",
-        ):
-            raise HTTPException(
-                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                f"charset {value.strip()!r} is not supported: encode the JSON as UTF-8",
-            )
 
 
 def events_of(body: bytes, max_events: int) -> list[object]:
@@ -54,7 +28,7 @@ def events_of(body: bytes, max_events: int) -> list[object]:
     except UnicodeDecodeError as exc:
         raise _unprocessable("(body)", f"is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:
-        raise _unprocessable("(body)", f"is not valid JSON ({exc})") from None
+        raise _unprocessable("(body)", not_json(exc)) from None
     except RecursionError:
         raise _unprocessable("(body)", "is nested too deeply to be an event") from None
     if not isinstance(doc, dict):

@@ -48,7 +48,7 @@ from redis.exceptions import RedisError
 from starlette.background import BackgroundTask
 
 from monitor.api.auth import Integrator, Principal
-from monitor.api.bodies import read_body
+from monitor.api.bodies import check_media_type, read_body
 from monitor.api.checks import check_case_centers, claim_new, deduplicate_within, validate
 from monitor.api.deps import (
     KafkaDep,
@@ -61,7 +61,6 @@ from monitor.api.envelope import (
     IngestAnswer,
     Offer,
     answer,
-    check_media_type,
     encodable,
     events_of,
 )

@@ -9,6 +9,7 @@ of another centre is answered as unknown (404), so its existence does not leak.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, Final
@@ -25,6 +26,8 @@ from monitor.timeutil import Zone, zone
 DISPLAY_ZONE: Final[Zone] = zone("Asia/Shanghai")  # instants without a centre (feeds, the wall)
 MAX_LIMIT: Final = 500
 CODE_PATTERN: Final = r"^[^\x00-\x1f\x7f]+$"  # the event contract's rule for codes
+_ENTRY_ID: Final = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+_MAX_ENTRY_PART: Final = 2**64 - 1
 
 
 class OpenLight(StrEnum):
@@ -78,6 +81,14 @@ CursorQuery = Annotated[
 def bad_request(field: str, rule: str) -> HTTPException:
     """400 for a value that is well-formed but not one this API handed out (a cursor)."""
     return HTTPException(status.HTTP_400_BAD_REQUEST, detail=[{"field": field, "rule": rule}])
+
+
+def is_entry_id(text: str) -> bool:
+    """Whether ``text`` is a Redis stream entry id, as the change feed and the audit log hand
+    them out: ``<ms>-<n>``, both whole numbers below 2^64 (Redis refuses larger ones with an
+    error, which must not reach the caller as a 503)."""
+    match = _ENTRY_ID.match(text)
+    return match is not None and all(int(part) <= _MAX_ENTRY_PART for part in match.groups())
 
 
 def not_found(what: str) -> HTTPException:

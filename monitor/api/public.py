@@ -11,9 +11,10 @@ is limited to the fields above, which carry no personal data, and each client ad
 :data:`PUBLIC_RATE` lookups a minute (429 with Retry-After beyond): a token bucket in Redis
 (``monitor.ratelimit``) that holds :data:`PUBLIC_RATE` lookups and refills at that many a
 minute, shared by every API process. An unknown case and a malformed id both answer 404 with
-the same body. Behind a reverse proxy the address is the forwarded one, which uvicorn believes
-from the addresses in ``FORWARDED_ALLOW_IPS`` only (127.0.0.1 by default): list the proxy
-there, or every applicant shares the proxy's budget.
+the same body. The address is the connection's own: ``X-Forwarded-For`` is believed only from
+the proxies in ``REDLINE_API_TRUSTED_PROXIES`` (none by default, loopback included, so that no
+client can claim fresh addresses to lift its limit). Behind a reverse proxy, list it there, or
+every applicant shares the proxy's budget.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ On connect, a ``snapshot`` (what ``GET /v1/stats/overview`` answers); then a ``c
 every entry of the read model's change feed (the Redis stream ``{prefix}changes``, written by
 the same Lua scripts as the views, so nothing changes unannounced; read once for all streams,
 ``fanout.py``), with the stream entry id as the event id: a browser that reconnects sends it
-back as ``Last-Event-ID`` and resumes after it. Every :data:`HEARTBEAT_S` seconds a
-``heartbeat`` carries the server time and the newest change's time, so a page can tell a quiet
-hour from a dead feed.
+back as ``Last-Event-ID`` and resumes after it (an id it never sent is a 400, before the
+stream begins). Every :data:`HEARTBEAT_S` seconds a ``heartbeat`` carries the server time and
+the newest change's time, so a page can tell a quiet hour from a dead feed.
 
 The token: ``Authorization: Bearer``, or ``?token=`` because a browser's ``EventSource`` cannot
 send headers. A token in a URL can end up in proxy logs, browser history and the address bar of
@@ -18,7 +18,6 @@ query strings out.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
@@ -32,7 +31,7 @@ from monitor.api.auth import Principal, Role, _bearer, _person, authenticated
 from monitor.api.deps import ChangeHubDep, ReadModelDep
 from monitor.api.directory import DirectoryDep
 from monitor.api.fanout import BATCH, ChangeHub, Subscriber, case_id_of, centers_of, entry_key
-from monitor.api.params import DISPLAY_ZONE, bad_request
+from monitor.api.params import DISPLAY_ZONE, bad_request, is_entry_id
 from monitor.api.stats import overview
 from monitor.readmodel import Change
 
@@ -41,7 +40,10 @@ router = APIRouter(prefix="/v1", tags=["stream"])
 HEARTBEAT_S: Final = 2.0  # the page calls itself stale after several missed beats
 RETRY_MS: Final = 1_000  # how soon a browser reconnects after the stream broke
 HUB_WAIT_S: Final = 5.0  # for the change-feed reader to find the feed's end at the start
-_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_ID_RULE: Final = (
+    "must be the id of a change this stream sent: <ms>-<n>, two whole numbers below 2^64, "
+    "no later than the newest change (start without the header)"
+)
 _viewer = _person(Role.VIEWER)
 
 
@@ -64,21 +66,30 @@ async def stream_viewer(
     return principal
 
 
-def resume_from(
+async def resume_from(
+    hub: ChangeHubDep,
+    read_model: ReadModelDep,
     last_event_id: Annotated[
         str | None,
         Header(
             alias="Last-Event-ID",
-            max_length=64,
             description="resume after this change (the id of the last event received)",
         ),
     ] = None,
 ) -> str | None:
-    """The change-feed position to resume after; 400 when it is not one this API sent."""
+    """The change-feed position to resume after; 400 when it is not one this API sent. A
+    browser sends the header back on every reconnect, so a bad one must be refused before the
+    stream begins (it would otherwise break every stream it starts)."""
     if last_event_id is None or last_event_id == "":
         return None
-    if not _ENTRY_ID.match(last_event_id):
-        raise bad_request("Last-Event-ID", "must be the id of an event this stream sent")
+    if not is_entry_id(last_event_id):
+        raise bad_request("Last-Event-ID", _ID_RULE)
+    if entry_key(last_event_id) > entry_key(hub.position):
+        # ahead of this process's reader: the feed says whether it is there (the client may
+        # have had it a moment sooner from another API process)
+        newest = await read_model.newest_change()
+        if newest is None or entry_key(last_event_id) > entry_key(newest):
+            raise bad_request("Last-Event-ID", _ID_RULE)
     return last_event_id
 
 

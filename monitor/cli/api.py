@@ -48,6 +48,7 @@ def api_command(
 
     from monitor.api.app import create_app
     from monitor.api.auth import new_secret
+    from monitor.api.protocol import HeaderTimeoutProtocol
 
     if log_level.lower() not in LOG_LEVELS:
         raise fail(f"--log-level: must be one of {', '.join(LOG_LEVELS)}")
@@ -82,7 +83,12 @@ def api_command(
         port=settings.api_port,
         log_level=log_level.lower(),
         access_log=False,  # the app writes its own, without query strings (tokens)
+        # X-Forwarded-For from the configured proxies only; uvicorn's default believes any
+        # loopback client, which could then claim any address
+        proxy_headers=bool(settings.trusted_proxies()),
+        forwarded_allow_ips=settings.trusted_proxies(),
         timeout_graceful_shutdown=10,  # open SSE streams would hold a stop forever
+        http=HeaderTimeoutProtocol.within(settings.api_header_timeout_s),  # slow headers cut
     )
 
 

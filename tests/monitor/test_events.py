@@ -205,6 +205,14 @@ def test_occurred_at_impossible_date() -> None:
     assert "not a valid date" in error.rule
 
 
+@pytest.mark.parametrize("offset", ["+24:00", "-24:00", "+99:99", "+08:60"])
+def test_occurred_at_with_an_offset_out_of_range_says_so_plainly(offset: str) -> None:
+    error = only(event("case.resumed", occurred_at="2026-09-28T10:00:00" + offset))
+    assert error.field == "occurred_at"
+    assert f"the offset {offset} is out of range: ±hh:mm with hh 00–23" in error.rule
+    assert "timedelta" not in error.rule
+
+
 def test_occurred_at_as_a_number_is_refused() -> None:
     error = only(json.dumps(event("case.resumed", occurred_at=1_790_560_800)))
     assert error.field == "occurred_at"

@@ -33,3 +33,13 @@ def test_a_bad_variable_is_named() -> None:
         Settings.from_env({"REDLINE_PARTITIONS": "0"})
     with pytest.raises(SettingsError, match="REDLINE_STORE: Input should be 'rocksdb' or"):
         Settings.from_env({"REDLINE_STORE": "disk"})
+
+
+def test_trusted_proxies_are_addresses_or_networks_and_none_by_default() -> None:
+    assert Settings.from_env({}).trusted_proxies() == []  # X-Forwarded-For believed from no one
+    listed = Settings.from_env({"REDLINE_API_TRUSTED_PROXIES": " 172.30.0.2, 10.1.0.0/16,::1"})
+    assert listed.trusted_proxies() == ["172.30.0.2", "10.1.0.0/16", "::1"]
+    with pytest.raises(
+        SettingsError, match=r"REDLINE_API_TRUSTED_PROXIES: 'proxy\.local' is not an IP address"
+    ):
+        Settings.from_env({"REDLINE_API_TRUSTED_PROXIES": "proxy.local"})

@@ -195,6 +195,31 @@ async def test_an_unknown_or_malformed_alert(
     assert response.status_code == status, response.text
 
 
+@pytest.mark.parametrize("command", ["ack", "cancel"])
+async def test_a_decision_body_that_is_not_json_is_refused_naming_the_body(
+    api_stack: ApiStack, http: httpx.AsyncClient, command: str
+) -> None:
+    path, auth = f"/v1/alerts/any-alert/{command}", api_stack.auth(api_stack.supervisor_token)
+    broken = await http.post(
+        path, content=b'{"note": "x",}', headers={"Content-Type": "application/json", **auth}
+    )
+    assert broken.status_code == 422, broken.text
+    assert broken.json()["detail"] == [
+        {
+            "field": "(body)",
+            "rule": "is not valid JSON (Expecting property name enclosed in double quotes: "
+            "line 1 column 14 (char 13))",  # as POST /v1/events says it
+        }
+    ]
+    plain = await http.post(
+        path, content=b'{"note": "x"}', headers={"Content-Type": "text/plain", **auth}
+    )
+    assert plain.status_code == 415, plain.text
+    assert plain.json()["detail"] == (
+        "Content-Type 'text/plain' is not JSON: send Content-Type: application/json (UTF-8)"
+    )
+
+
 async def test_who_may_decide_and_read_the_audit(desk: Desk) -> None:
     stack, http = desk.stack, desk.http
     alert_id = desk.overdue["AL-ACK"]
@@ -249,8 +274,9 @@ async def test_the_audit_log_pages_back_newest_first(desk: Desk) -> None:
         before = page["next_before"]
     assert len(set(ids)) == 3
     assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))), reverse=True)
-    refused = await refused_fields(desk.http, "/v1/audit", admin, {"before": "'; DROP"}, 400)
-    assert refused[0] == "before"
+    for before in ("'; DROP", "18446744073709551616-0"):  # the second: past Redis's ids
+        refused = await refused_fields(desk.http, "/v1/audit", admin, {"before": before}, 400)
+        assert refused[0] == "before"
 
 
 async def test_with_kafka_away_a_decision_is_503_and_not_audited(

@@ -186,6 +186,23 @@ async def test_every_event_refused_is_422_with_the_same_answer(
     assert answer["results"][0]["errors"][0]["field"] == "type"
 
 
+@pytest.mark.parametrize("offset", ["+24:00", "-25:30", "+08:60"])
+async def test_an_offset_out_of_range_is_refused_with_a_readable_rule(
+    api_stack: ApiStack, http: httpx.AsyncClient, offset: str
+) -> None:
+    body = event("ING-OFFSET", 1, "submitted", now(), **OPENING)
+    body["occurred_at"] = "2026-09-28T10:00:00" + offset
+    response = await _post(http, api_stack, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["results"][0]["errors"] == [
+        {
+            "field": "occurred_at",
+            "rule": f"is not a valid date and time (the offset {offset} is out of range: "
+            "±hh:mm with hh 00–23 and mm 00–59, e.g. +08:00)",
+        }
+    ]
+
+
 @pytest.mark.parametrize(
     ("body", "field", "rule"),
     [

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from apistack import ApiStack
 from events import event, now
-from readkit import case_when, post_events
+from readkit import api_with, case_when, post_events
 
 from monitor.api.public import PUBLIC_RATE
 
@@ -104,19 +104,44 @@ async def test_a_case_number_with_slashes(
     assert staff.status_code == 200 and staff.json()["case_id"] == SLASHED
 
 
-# last in the module: it empties the bucket of the test client's address
-async def test_walking_case_numbers_is_limited_per_address(
-    http: httpx.AsyncClient, case_id: str
-) -> None:
+async def _walk(http: httpx.AsyncClient, forwarded_for: str | None = None) -> list[int]:
+    """Look up unknown case numbers until a 429 (then its checks) or 2 × PUBLIC_RATE + 1
+    lookups; the statuses. ``forwarded_for``: an X-Forwarded-For per lookup (``{n}``: its
+    number), as a client that claims another address each time."""
     # a bucket of PUBLIC_RATE lookups that refills at PUBLIC_RATE a minute: a walk much
     # quicker than that overflows it
     statuses = []
     for n in range(2 * PUBLIC_RATE + 1):
-        response = await http.get(f"/v1/public/cases/GZ-2026-{n:06d}")
+        headers = {} if forwarded_for is None else {"X-Forwarded-For": forwarded_for.format(n=n)}
+        response = await http.get(f"/v1/public/cases/GZ-2026-{n:06d}", headers=headers)
         statuses.append(response.status_code)
         if response.status_code == 429:
             # the wait for one lookup's refill
             assert 1 <= int(response.headers["Retry-After"]) <= math.ceil(60 / PUBLIC_RATE)
             assert "minute" in json.loads(response.text)["detail"]
             break
+    return statuses
+
+
+async def test_behind_a_configured_proxy_each_forwarded_address_has_its_own_limit(
+    api_stack: ApiStack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    async with api_with(
+        api_stack, tmp_path_factory, api_trusted_proxies="10.9.9.9, 127.0.0.1"
+    ) as proxied:
+        statuses = await _walk(proxied, forwarded_for="203.0.113.7")
+        assert statuses[-1] == 429 and set(statuses[:-1]) <= {404, 200}
+        other = await proxied.get(
+            "/v1/public/cases/GZ-2026-X", headers={"X-Forwarded-For": "203.0.113.8"}
+        )
+        assert other.status_code == 404  # another applicant behind the same proxy
+
+
+# last in the module: it empties the bucket of the test client's address
+async def test_walking_case_numbers_is_limited_per_address(
+    http: httpx.AsyncClient, case_id: str
+) -> None:
+    # claiming another address each time does not help: with no proxy configured
+    # (REDLINE_API_TRUSTED_PROXIES), X-Forwarded-For is believed from no one, loopback included
+    statuses = await _walk(http, forwarded_for="198.51.100.{n}")
     assert statuses[-1] == 429 and set(statuses[:-1]) <= {404, 200}

@@ -177,47 +177,87 @@ async def test_a_token_bound_to_centers_sends_only_for_them(
 # -- bodies and rates --------------------------------------------------------------------------
 
 
-async def test_a_slow_body_is_cut_with_408_within_the_timeout(api_stack: ApiStack) -> None:
-    timeout = api_stack.settings.api_body_timeout_s
-    host, port = api_stack.base_url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    started = time.monotonic()
-    try:
-        head = (
-            "POST /v1/events HTTP/1.1\r\n"
-            f"Host: {host}\r\n"
-            f"Authorization: Bearer {api_stack.ingest_token}\r\n"
-            "Content-Type: application/json\r\n"
-            "Content-Length: 1000\r\n\r\n"
-        )
-        writer.write(head.encode() + b'{"event_id": ')
+async def _trickle(writer: asyncio.StreamWriter, byte: bytes, seconds: float) -> None:
+    """A byte a second, for that many seconds: a request that never ends."""
+    for _ in range(int(seconds)):
+        await asyncio.sleep(1)
+        writer.write(byte)
         await writer.drain()
 
-        # a trickle, a byte a second: never the whole body
-        async def trickle() -> None:
-            for _ in range(int(timeout) + 10):
-                await asyncio.sleep(1)
-                writer.write(b" ")
-                await writer.drain()
 
-        dripping = asyncio.create_task(trickle())
-        try:
-            status_line = await asyncio.wait_for(reader.readline(), timeout + 5)
-        finally:
-            dripping.cancel()
-        elapsed = time.monotonic() - started
-        # the body by its length, not to the end of the stream: a byte of the trickle sent after
-        # the server stopped reading makes its close a reset, which would hide what it answered
-        head_lines = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).split(b"\r\n")
-        length = next(
-            int(line.split(b":", 1)[1]) for line in head_lines if line.lower().startswith(b"content-length:")
-        )
-        rest = await asyncio.wait_for(reader.readexactly(length), 5)
+async def _answer(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """The status line and the body of one answer, read by its Content-Length (not to the end:
+    a reset may follow the close)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *fields = head.decode("latin-1").split("\r\n")
+    length = next(
+        int(f.split(":", 1)[1]) for f in fields if f.lower().startswith("content-length:")
+    )
+    return status_line.encode(), await reader.readexactly(length)
+
+
+async def _slow_request(
+    stack: ApiStack, start: bytes, byte: bytes | None, timeout: float
+) -> tuple[bytes, bytes, float]:
+    """Send ``start``, then ``byte`` once a second (None: nothing more); the answer's status
+    line and body, and the seconds it took."""
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    started = time.monotonic()
+    writer.write(start)
+    dripping = None if byte is None else asyncio.create_task(_trickle(writer, byte, timeout + 10))
+    try:
+        status_line, body = await asyncio.wait_for(_answer(reader), timeout + 5)
+        return status_line, body, time.monotonic() - started
     finally:
+        if dripping is not None:
+            dripping.cancel()
         writer.close()
+
+
+async def test_a_slow_body_is_cut_with_408_within_the_timeout(api_stack: ApiStack) -> None:
+    timeout = api_stack.settings.api_body_timeout_s
+    head = (
+        "POST /v1/events HTTP/1.1\r\n"
+        "Host: redline\r\n"
+        f"Authorization: Bearer {api_stack.ingest_token}\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n"
+    )
+    # a trickle, a byte a second: never the whole body
+    status_line, body, elapsed = await _slow_request(
+        api_stack, head.encode() + b'{"event_id": ', b" ", timeout
+    )
     assert status_line.startswith(b"HTTP/1.1 408"), status_line
     assert timeout - 0.5 <= elapsed <= timeout + 2, elapsed
-    assert b"did not arrive within" in rest
+    assert b"did not arrive within" in body
+
+
+async def test_slow_headers_and_silent_connections_are_cut_with_408_within_the_timeout(
+    api_stack: ApiStack, http: httpx.AsyncClient
+) -> None:
+    timeout = api_stack.settings.api_header_timeout_s
+    start = b"GET /healthz HTTP/1.1\r\nHost: redline\r\nX-Slow: "
+    slow = [_slow_request(api_stack, start, b"a", timeout) for _ in range(16)]  # never finished
+    silent = [_slow_request(api_stack, b"", None, timeout) for _ in range(4)]  # nothing at all
+    clients = [asyncio.create_task(client) for client in slow + silent]
+    await asyncio.sleep(1)
+    assert (await http.get("/healthz")).status_code == 200  # the others are served meanwhile
+    for status_line, body, elapsed in await asyncio.gather(*clients):
+        assert status_line.startswith(b"HTTP/1.1 408"), status_line
+        assert timeout - 0.5 <= elapsed <= timeout + 2, elapsed
+        assert "headers did not arrive within" in json.loads(body)["detail"]
+    # a connection that was answered is held to the same bound for its next request
+    host, port = api_stack.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: redline\r\n\r\n")
+        assert (await _answer(reader))[0].startswith(b"HTTP/1.1 200")
+        writer.write(b"GET /healthz HTTP/1.1\r\n")  # and no more
+        status_line, _ = await asyncio.wait_for(_answer(reader), timeout + 5)
+        assert status_line.startswith(b"HTTP/1.1 408"), status_line
+    finally:
+        writer.close()
 
 
 async def test_over_the_rate_is_429_then_the_token_recovers(

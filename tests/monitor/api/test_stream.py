@@ -152,6 +152,37 @@ async def test_tokens_and_a_bad_last_event_id(api_stack: ApiStack, http: httpx.A
         assert response.status_code == status, (params, headers, response.text)
 
 
+@pytest.mark.parametrize(
+    "last_event_id",
+    [
+        "1" * 5000 + "-0",  # oversized: a browser would send it back on every reconnect
+        "18446744073709551616-0",  # past Redis's 64-bit ids
+        "1-18446744073709551616",
+        f"{(now() + 86_400) * 1000}-0",  # after the newest change: never sent
+    ],
+)
+async def test_a_last_event_id_this_stream_never_sent_is_400_naming_it(
+    api_stack: ApiStack, http: httpx.AsyncClient, last_event_id: str
+) -> None:
+    headers = {"Last-Event-ID": last_event_id, **api_stack.auth(api_stack.viewer_token)}
+    async with http.stream("GET", "/v1/stream", headers=headers) as response:
+        assert response.status_code == 400  # not a stream that says nothing, nor a 500 in it
+        [problem] = json.loads(await response.aread())["detail"]
+    assert problem["field"] == "Last-Event-ID"
+    assert "the id of a change this stream sent" in problem["rule"], problem
+
+
+async def test_a_last_event_id_older_than_the_feed_resumes_from_its_start(
+    api_stack: ApiStack, http: httpx.AsyncClient
+) -> None:
+    await post_events(http, api_stack, event("SSE-OLD", 1, "accepted", now(), **_opening()))
+    await case_when(http, api_stack, "SSE-OLD")
+    async with stream(api_stack, api_stack.viewer_token, **{"Last-Event-ID": "1-0"}) as events:
+        snapshot = await events.next()
+        assert snapshot["event"] == "snapshot" and snapshot["id"] == "1-0"
+        await events.until(_change_of("SSE-OLD"))  # caught up from what the feed holds
+
+
 async def test_a_center_bound_viewer_gets_only_its_centers_changes(
     api_stack: ApiStack, http: httpx.AsyncClient, yuexiu: str
 ) -> None:
