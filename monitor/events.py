@@ -116,6 +116,7 @@ Instant = Annotated[
 Code = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
+Text = Annotated[str, StringConstraints(max_length=2000)]
 
 
 def is_code(value: str) -> bool:
@@ -123,7 +124,6 @@ def is_code(value: str) -> bool:
     (tokens, the centres file): 1-64 characters, no control characters."""
     return 1 <= len(value) <= 64 and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
 
-Text = Annotated[str, StringConstraints(max_length=2000)]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 

@@ -18,7 +18,7 @@ from monitor.readmodel.cursors import CursorError
 from monitor.readmodel.feed import OUTCOMES, UNKNOWN_SOURCE, FeedRecord, SourceHealth
 from monitor.readmodel.projections import TopicRecord, project_records, queue_records
 from monitor.readmodel.ranking import DepartmentRank
-from monitor.readmodel.store import Change, Page, ReadModel
+from monitor.readmodel.store import CaseOwner, Change, Page, ReadModel
 from monitor.readmodel.views import LIGHTS, OPEN_LIGHTS, Version, View, instant_of
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "OPEN_LIGHTS",
     "OUTCOMES",
     "UNKNOWN_SOURCE",
+    "CaseOwner",
     "Change",
     "CursorError",
     "DepartmentRank",

@@ -27,6 +27,7 @@ from monitor.engine import Engine
 from monitor.events import parse_event
 from monitor.readmodel import (
     OUTCOMES,
+    CaseOwner,
     CursorError,
     FeedRecord,
     ReadModel,
@@ -319,6 +320,17 @@ async def test_a_case_going_green_yellow_red_closed_moves_in_indexes_and_aggrega
     assert market.on_time_rate == 0.0
     assert market.average_share is not None and market.average_share > 1  # over its limit
     assert await model.case("LATE") == histories()["LATE"][-1][1]
+
+
+@integration
+async def test_a_case_owner_is_its_centre_and_opener(model: ReadModel, redis: Redis) -> None:
+    version, view = histories()["LATE"][0]
+    await model.write_case(view, version)
+    owner = CaseOwner("GZ-TIANHE", "gz-window")
+    assert await model.case_owners(["LATE", "NOPE"]) == {"LATE": owner}
+    # a case hash written before the two fields existed: read from its view
+    await redis.hdel(model.key("case", "LATE"), "center", "opened_by")
+    assert await model.case_owners(["LATE"]) == {"LATE": owner}
 
 
 @integration
