@@ -36,7 +36,7 @@ from monitor.readmodel.feed import (
 )
 from monitor.readmodel.footprints import footprint
 from monitor.readmodel.ranking import DepartmentRank, iso_weeks, rank_departments
-from monitor.readmodel.views import LIGHTS, SEP, Version, View
+from monitor.readmodel.views import LIGHTS, SEP, KnownCodes, Version, View
 from monitor.timeutil import parse_instant
 
 OPEN_ALERT_STATUSES = (AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value)
@@ -70,13 +70,21 @@ class ReadModel:
     The prefix belongs to the read model: :meth:`flush` deletes everything under it."""
 
     def __init__(
-        self, redis: Redis, prefix: str = "redline:rm:", recent_alerts: int = 1_000
+        self,
+        redis: Redis,
+        prefix: str = "redline:rm:",
+        recent_alerts: int = 1_000,
+        known: KnownCodes | None = None,
     ) -> None:
+        """``known``: the configured centre and department codes, which the writers (the
+        workers, the rebuild) pass so that the aggregates count any other code as
+        ``(unknown)``; None counts every code as it is (readers need none)."""
         if recent_alerts < 1:
             raise ValueError("recent_alerts must be at least 1")
         self.redis = redis
         self.prefix = prefix
         self.recent_alerts = recent_alerts
+        self.known = known
         self._write_case = redis.register_script(scripts.WRITE_CASE)
         self._write_alerts = redis.register_script(scripts.WRITE_ALERTS)
         self._record_events = redis.register_script(scripts.RECORD_EVENTS)
@@ -111,7 +119,7 @@ class ReadModel:
                 events,
                 time,
                 jsontext.dumps(view) if body is None else body,
-                footprint(view).to_json(),
+                footprint(view, self.known).to_json(),
                 str(view["case_id"]),
                 str(view.get("light") or ""),
                 str(view.get("center") or ""),
