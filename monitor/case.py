@@ -91,6 +91,7 @@ class Case:
         "item_snapshot",
         "materials",
         "occurrences",
+        "opened_by",
         "promised",
         "rules",
         "status",
@@ -110,6 +111,9 @@ class Case:
         self.rules = rules
         self.facts: list[Fact] = []
         self.actions: list[SupervisorAction] = []
+        # the source of the first event received (arrival order, not event time): who may
+        # write to the case besides its centre's sources (monitor.writers)
+        self.opened_by: str | None = None
         # the catalog item as first seen: later catalog edits do not apply to this case
         self.item_snapshot: Item | None = None
         self.time = 0
@@ -167,6 +171,8 @@ class Case:
             if known[EVENT_ID] == event_id and known[SOURCE] == source:
                 same = known[RAW] == raw or parse_event(known[RAW]) == event
                 return Outcome.DUPLICATE if same else Outcome.CONFLICT
+        if self.opened_by is None:
+            self.opened_by = source  # interned by fact_of
         if at >= self.time and (not facts or fact > facts[-1]):
             self.advance(at)
             facts.append(fact)

@@ -64,6 +64,7 @@ def case_view(case: Case, now: int) -> dict[str, Any]:
         "item_code": terms.item.code if terms else None,
         "handler": case.handler,
         "window": case.window,
+        "opened_by": case.opened_by,  # the source that opened it (monitor.writers)
         "submitted_at": fmt(case.submitted_at),
         "accepted_at": fmt(case.accepted_at),
         "deemed_accepted": case.deemed,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.calendar import CalendarError, Calendars, load_calendars
 from monitor.configfile import Where, read_mapping
+from monitor.events import is_code
 from monitor.limits import Limit, Unit, parse_limit
 
 DEFAULT_YELLOW_AT = Fraction(4, 5)
@@ -51,6 +52,10 @@ class Center:
     name: str
     timezone: str = DEFAULT_TIMEZONE
     calendar: str = DEFAULT_CALENDAR
+    # window systems that may write to every case of this centre, besides the source that
+    # opened it (monitor.writers): e.g. a department's approval system (审批系统) that
+    # completes the cases the centre's front desk (综合窗口) opened
+    sources: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,17 +158,19 @@ def load_catalog(path: Path) -> dict[str, Item]:
 
 
 def load_centers(path: Path) -> dict[str, Center]:
-    """The centres file: ``centers:`` with code, name, optional timezone and calendar."""
+    """The centres file: ``centers:`` with code, name, optional timezone, calendar and
+    sources."""
     centers: dict[str, Center] = {}
     for index, raw in enumerate(_entries(path, "centers")):
         where = _entry(path, f"centers[{index}]", raw)
-        where.only(raw, {"code", "name", "timezone", "calendar"})
+        where.only(raw, {"code", "name", "timezone", "calendar", "sources"})
         code = where.text(raw, "code")
         if code in centers:
             raise where.error("code", f"{code!r} appears twice")
         tz = where.get(raw, "timezone", _timezone, optional=True) or DEFAULT_TIMEZONE
         calendar = where.text(raw, "calendar", optional=True) or DEFAULT_CALENDAR
-        centers[code] = Center(code, where.text(raw, "name"), tz, calendar)
+        sources = where.get(raw, "sources", _sources, optional=True) or frozenset()
+        centers[code] = Center(code, where.text(raw, "name"), tz, calendar, sources)
     return centers
 
 
@@ -217,6 +224,16 @@ def parse_fraction(value: object) -> Fraction:
     if not 0 < fraction <= 1:
         raise ValueError(f"{value} must be more than 0 and at most 1")
     return fraction
+
+
+def _sources(value: object) -> frozenset[str]:
+    """A centre's window systems: source ids, as events name them (the contract's codes)."""
+    if not isinstance(value, list):
+        raise ValueError("must be a list of source ids, e.g. [win-tianhe-market]")
+    for source in value:
+        if not isinstance(source, str) or not is_code(source):
+            raise ValueError(f"{source!r} is not a source id (1-64 chars, no control chars)")
+    return frozenset(value)
 
 
 def _timezone(value: object) -> str:

@@ -18,6 +18,7 @@ from monitor.clock import Timelines
 from monitor.config import Config, Item
 from monitor.events import Accepted, AnyEvent, FieldError
 from monitor.timeutil import zone
+from monitor.writers import writer_refusal
 
 
 @dataclass(slots=True)
@@ -114,6 +115,11 @@ class Engine:
         code = event.item_code
         if code is not None and code not in self.config.catalog:
             return Result(None, event.case_id, self.check(event))
+        case = self.cases.get(event.case_id)
+        if case is not None and event.source != case.opened_by:
+            refusal = self._writer_refusal(case, event)
+            if refusal is not None:
+                return Result(None, event.case_id, [refusal])
         known = self.event_ids.setdefault(hash((event.source, event.event_id)), event.case_id)
         other = self.cases.get(known) if known != event.case_id else None
         if other is not None and other.has_event(event.source, event.event_id):
@@ -128,7 +134,6 @@ class Engine:
                     )
                 ],
             )
-        case = self.cases.get(event.case_id)
         if case is None:
             case = self.cases[event.case_id] = Case(event.case_id, self.rules)
         outcome = case.apply(event, fact_of(event, raw))
@@ -145,6 +150,16 @@ class Engine:
                 ],
             )
         return Result(outcome, event.case_id, changes=case.take_changes())
+
+    def _writer_refusal(self, case: Case, event: AnyEvent) -> FieldError | None:
+        """Why ``event``'s source may not write to ``case`` (monitor.writers), None if it
+        may. An event the case already holds passes, to be answered duplicate or conflict."""
+        if case.has_event(event.source, event.event_id):
+            return None
+        center = case.terms.center if case.terms is not None else None
+        return writer_refusal(
+            case.case_id, case.opened_by, center, event.source, self.config.centers
+        )
 
     def adopt(self, case: Case) -> None:
         """Hold a case restored from elsewhere (a worker's table), with its event ids."""

@@ -118,6 +118,13 @@ Code = Annotated[
 ]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 
+
+def is_code(value: str) -> bool:
+    """The contract's rule for codes and ids (:data:`Code`), for values that arrive elsewhere
+    (tokens, the centres file): 1-64 characters, no control characters."""
+    return 1 <= len(value) <= 64 and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+
+
 _STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 

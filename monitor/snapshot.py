@@ -1,23 +1,27 @@
 """A case as bytes, and back: what a worker's table holds and recovers from its changelog.
 
 The snapshot keeps what cannot be derived — the history of events (as received), supervisors'
-actions, the catalog item the case was first measured against, the case's time and the alerts
-that later events corrected — and rebuilds everything else by replaying. An 8-byte prefix
-carries the case's next change instant, so a worker re-arms its timers after a rebalance
-without parsing whole snapshots.
+actions, the catalog item the case was first measured against, the source that opened it, the
+case's time and the alerts that later events corrected — and rebuilds everything else by
+replaying. An 8-byte prefix carries the case's next change instant, so a worker re-arms its
+timers after a rebalance without parsing whole snapshots.
+
+``opened_by`` came after version 1 and is optional in it: an old snapshot still loads, and an
+older worker reading a new one ignores the key (no version bump, so a rollback keeps working).
 """
 
 from __future__ import annotations
 
 import json
 import struct
+import sys
 from fractions import Fraction
 from typing import Any
 
 from monitor import jsontext
 from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
 from monitor.case import Case
-from monitor.casetypes import Command, Rules, SupervisorAction
+from monitor.casetypes import SOURCE, Command, Fact, Rules, SupervisorAction
 from monitor.config import Item
 from monitor.limits import parse_limit
 
@@ -31,6 +35,7 @@ def dump_case(case: Case) -> bytes:
     body = {
         "v": VERSION,
         "case_id": case.case_id,
+        "opened_by": case.opened_by,
         "time": case.time,
         "item": _item_dict(case.item_snapshot),
         "facts": [
@@ -70,6 +75,7 @@ def load_case(snapshot: bytes, rules: Rules) -> Case:
         SupervisorAction(at, alert_id, Command(command), note)
         for at, alert_id, command, note in body["actions"]
     ]
+    case.opened_by = _opener(body, case.facts)
     case.time = body["time"]
     case.recompute()
     for raw in body["corrected"]:
@@ -77,6 +83,16 @@ def load_case(snapshot: bytes, rules: Rules) -> Case:
         case.alerts.setdefault(alert.id, alert)
     case.take_changes()
     return case
+
+
+def _opener(body: dict[str, Any], facts: list[Fact]) -> str | None:
+    """The source that opened the case. A snapshot from before it was kept (a version 1
+    body without ``opened_by``) does not know the arrival order: the source of the earliest
+    event stands in, which is the opening event's in a case's usual life."""
+    opened_by = body.get("opened_by")
+    if opened_by is None and facts:
+        opened_by = facts[0][SOURCE]
+    return None if opened_by is None else sys.intern(opened_by)
 
 
 def _item_dict(item: Item | None) -> dict[str, Any] | None:

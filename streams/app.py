@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 
 from monitor.engine import Engine
 from monitor.gctuning import tune_gc
-from monitor.readmodel import ReadModel, queue_records
+from monitor.readmodel import KnownCodes, ReadModel, queue_records
 from monitor.settings import Settings
 from monitor.snapshot import next_change_of
 from streams.kit.batches import by_partition, writing_for
@@ -77,9 +77,12 @@ def create_app(settings: Settings) -> faust.App:
     table = app.Table("state", partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
     store = TableStore(table, next_change_of)
-    tracker = Tracker(Engine(settings.config_files().load()), store, settings.cached_cases)
+    config = settings.config_files().load()
+    tracker = Tracker(Engine(config), store, settings.cached_cases)
     timers = Timers()
-    read_model = ReadModel(Redis.from_url(settings.redis_url), settings.read_model_prefix)
+    read_model = ReadModel(
+        Redis.from_url(settings.redis_url), settings.read_model_prefix, known=KnownCodes.of(config)
+    )
     publisher = BatchPublisher.of(app)
     changelog = TableChangelog(publisher, table)
     publish = publisher.publish

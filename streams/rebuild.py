@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
-from monitor.readmodel import ReadModel, TopicRecord, project_records
+from monitor.readmodel import KnownCodes, ReadModel, TopicRecord, project_records
 from monitor.records import AlertRecord, CaseRecord
 from monitor.settings import Settings
 
@@ -30,7 +30,8 @@ class Rebuilt:
 async def rebuild_read_model(settings: Settings) -> Rebuilt:
     """Empty the read model and project both topics into it, up to their current ends."""
     redis = Redis.from_url(settings.redis_url)
-    read_model = ReadModel(redis, settings.read_model_prefix)
+    known = KnownCodes.of(settings.config_files().load())  # as the workers count codes
+    read_model = ReadModel(redis, settings.read_model_prefix, known=known)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
     )

@@ -1,6 +1,7 @@
 """The API application: ``create_app(settings)`` builds it, ``redline api`` serves it.
 
-The lifespan opens what the routes share and puts it on ``app.state``: the settings, Redis,
+The lifespan opens what the routes share and puts it on ``app.state``: the settings, the
+operators' configuration (loaded once, at start), Redis,
 the read model, the Kafka producer (through :class:`~monitor.api.kafka.KafkaLink`, which lets
 the API start while Kafka is away) and the token store, where the dev tokens are registered.
 Nothing is a module global, so a test can build as many apps as it likes.
@@ -53,7 +54,8 @@ Every route but the probes, `/metrics` and the public progress page takes
 def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
     """The API for these settings (the configuration files are loaded now: an invalid one
     stops the start with its file, entry and field); ``access_log``: a line per request."""
-    metrics = ApiMetrics(settings.config_files().load())
+    config = settings.config_files().load()
+    metrics = ApiMetrics(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +63,7 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
         kafka = KafkaLink(settings)
         tokens = TokenStore(redis, settings.auth_prefix)
         app.state.settings = settings
+        app.state.config = config
         app.state.redis = redis
         app.state.read_model = ReadModel(redis, settings.read_model_prefix)
         changes = ChangeHub(

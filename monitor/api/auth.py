@@ -29,6 +29,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
+from monitor.events import is_code
 from monitor.ratelimit import TokenBucket, retry_after
 
 Kind = Literal["integrator", "person"]
@@ -229,7 +230,7 @@ def _checked(
     elif role is not None:
         raise TokenError("role: only person tokens have a role")
     for field, value in (("source", source), *(("centers", code) for code in codes or ())):
-        if value is not None and not _is_code(value):
+        if value is not None and not is_code(value):
             raise TokenError(f"{field}: {value!r} is not a code (1-64 chars, no control chars)")
     if codes is not None and not codes:
         raise TokenError("centers: give at least one centre, or none for all centres")
@@ -245,11 +246,6 @@ def _checked(
         rate_per_s=rate_per_s,
         created_at=int(time.time()),
     )
-
-
-def _is_code(value: str) -> bool:
-    """The event contract's rule for codes: 1-64 characters, no control characters."""
-    return 1 <= len(value) <= 64 and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
 
 
 def _replace(principal: Principal, **changes: Any) -> Principal:

@@ -46,6 +46,7 @@ _CASE_EXAMPLE: dict[str, Any] = {
     "item_code": "FOOD-LICENSE",
     "handler": "h-0042",
     "window": "W-07",
+    "opened_by": "win-tianhe",
     "submitted_at": "2026-09-28T09:40:00+08:00",
     "accepted_at": "2026-09-28T10:00:00+08:00",
     "deemed_accepted": False,

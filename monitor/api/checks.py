@@ -1,5 +1,5 @@
 """The checks each event of ``POST /v1/events`` goes through, in order: the event contract and
-the token (:func:`validate`), the centre of its case (:func:`check_case_centers`), the rest of
+the token (:func:`validate`), the case it writes to (:func:`check_cases`), the rest of
 its own request (:func:`deduplicate_within`), and other requests, by claiming it
 (:func:`claim_new`). Each marks its :class:`~monitor.api.envelope.Offer` refused or duplicate;
 what stays pending is new, and claimed.
@@ -8,12 +8,15 @@ what stays pending is new, and claimed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 from monitor.api.auth import Principal
 from monitor.api.envelope import Offer
 from monitor.api.ledger import EventKey, Held, IdempotencyLedger
+from monitor.config import Center
 from monitor.events import EventRefused, FieldError, parse_event
 from monitor.readmodel import ReadModel
+from monitor.writers import writer_refusal
 
 
 def validate(offer: Offer, principal: Principal) -> None:
@@ -56,30 +59,42 @@ def validate(offer: Offer, principal: Principal) -> None:
             )
 
 
-async def check_case_centers(
-    offers: list[Offer], principal: Principal, read_model: ReadModel
+async def check_cases(
+    offers: list[Offer], principal: Principal, read_model: ReadModel, centers: Mapping[str, Center]
 ) -> None:
-    """A token bound to centres may not touch a case the read model places elsewhere (an
-    event's own ``center`` is only read on opening events). A case not yet in the read model
-    passes: its centre is the one its opening event names."""
-    if principal.centers is None:
-        return
-    case_ids = sorted({o.event.case_id for o in offers if o.pending and o.event is not None})
+    """Each event against the case it writes to, as the read model holds it (one round trip):
+    a token bound to centres may not touch a case placed elsewhere (an event's own ``center``
+    is only read on opening events), and only the case's opener and the sources the centres
+    file lists for its centre may write to it (:mod:`monitor.writers`).
+
+    A fast path, not the authority: a case not yet in the read model passes (its centre is the
+    one its opening event names), and the engine judges every event again when it applies it.
+    """
+    case_ids = [o.event.case_id for o in offers if o.pending and o.event is not None]
     if not case_ids:
         return
-    homes = await read_model.case_centers(case_ids)  # one round trip for the batch
+    owners = await read_model.case_owners(case_ids)
     for offer in offers:
-        if not offer.pending or offer.event is None:
+        event = offer.event
+        owner = owners.get(event.case_id) if offer.pending and event is not None else None
+        if owner is None or event is None:
             continue
-        home = homes.get(offer.event.case_id)
-        if isinstance(home, str) and home not in principal.centers:
+        if principal.centers is not None and (
+            owner.center is not None and owner.center not in principal.centers
+        ):
             offer.refuse(
                 FieldError(
                     "case_id",
-                    f"case {offer.event.case_id!r} belongs to centre {home!r}, which this "
+                    f"case {event.case_id!r} belongs to centre {owner.center!r}, which this "
                     "token does not send for",
                 )
             )
+            continue
+        refusal = writer_refusal(
+            event.case_id, owner.opened_by, owner.center, event.source, centers
+        )
+        if refusal is not None:
+            offer.refuse(refusal)
 
 
 async def claim_new(offers: list[Offer], ledger: IdempotencyLedger) -> None:

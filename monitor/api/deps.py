@@ -1,4 +1,5 @@
-"""What a route may ask for: the settings, Redis, the read model and the Kafka producer.
+"""What a route may ask for: the settings, the configuration, Redis, the read model and the
+Kafka producer.
 
 Each is built once by the app's lifespan (``monitor/api/app.py``) and handed out from
 ``request.app.state``; nothing here is a module global, so every test app has its own. The
@@ -16,6 +17,7 @@ from redis.asyncio import Redis
 
 from monitor.api.fanout import ChangeHub
 from monitor.api.kafka import KafkaLink, KafkaUnavailable, OutcomeUnknown
+from monitor.config import Config
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
 
@@ -51,6 +53,7 @@ def kafka_refusal(settings: Settings, failure: KafkaUnavailable) -> HTTPExceptio
 
 
 SettingsDep = Annotated[Settings, Depends(_app_state("settings"))]
+ConfigDep = Annotated[Config, Depends(_app_state("config"))]  # the operators' files, at start
 RedisDep = Annotated[Redis, Depends(_app_state("redis"))]
 ReadModelDep = Annotated[ReadModel, Depends(_app_state("read_model"))]
 KafkaDep = Annotated[KafkaLink, Depends(_app_state("kafka"))]  # sends in committed transactions

@@ -11,7 +11,10 @@ Order of the work, and why:
 2. Each event against the contract (``monitor.events``), then against the token: its
    ``source`` must be the token's, and a token bound to centres must name one of them.
    A spoofed source is refused per event (field ``source``), not with a 403 for the whole
-   request, so that a batch tells the integrator exactly which events are wrong.
+   request, so that a batch tells the integrator exactly which events are wrong. Then against
+   its case as the read model holds it: its centre (for a token bound to centres) and who may
+   write to it (``monitor.writers``). The engine judges that again when it applies the event;
+   the check here only answers at once what the read model already shows.
 3. Idempotency: a Redis key per ``(source, event_id)`` holds a hash of the event's canonical
    content (the parsed event, so key order, offsets and defaults do not matter). That same
    canonical JSON is what goes to Kafka: the event as validated, ``occurred_at`` in UTC,
@@ -49,8 +52,9 @@ from starlette.background import BackgroundTask
 
 from monitor.api.auth import Integrator, Principal
 from monitor.api.bodies import check_media_type, read_body
-from monitor.api.checks import check_case_centers, claim_new, deduplicate_within, validate
+from monitor.api.checks import check_cases, claim_new, deduplicate_within, validate
 from monitor.api.deps import (
+    ConfigDep,
     KafkaDep,
     ReadModelDep,
     RedisDep,
@@ -124,6 +128,7 @@ async def post_events(
     request: Request,
     principal: Integrator,
     settings: SettingsDep,
+    config: ConfigDep,
     read_model: ReadModelDep,
     ledger: LedgerDep,
     kafka: KafkaDep,
@@ -137,7 +142,7 @@ async def post_events(
     offers = [Offer(index, raw) for index, raw in enumerate(raws)]
     for offer in offers:
         validate(offer, principal)
-    await check_case_centers(offers, principal, read_model)
+    await check_cases(offers, principal, read_model, config.centers)
     deduplicate_within(offers)
     await claim_new(offers, ledger)
     new = [offer for offer in offers if offer.pending and offer.claimed]

@@ -7,7 +7,8 @@ tests build as many apps as they like. Names are constants in :mod:`monitor.metr
 Metric names:
 
 - ``redline_open_cases{light}``, ``redline_open_cases_by_center{center, light}``,
-  ``redline_open_cases_by_department{department, light}``
+  ``redline_open_cases_by_department{department, light}`` (a code the configuration lacks is
+  ``(unknown)``: the label values are bounded)
 - ``redline_alerts{kind, status}``: alerts firing or acknowledged
 - ``redline_source_events_total{source, outcome}``: events offered per source (accepted,
   duplicate, refused), ``redline_source_last_arrival_timestamp_seconds{source}``,

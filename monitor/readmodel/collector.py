@@ -1,7 +1,7 @@
 """The read model's gauges, computed when Prometheus scrapes: from the aggregates in Redis, not
 from counters kept in a process, so two API processes report the same numbers and a restart
 loses nothing. Label values exist at zero from the start (every light, every configured centre
-and department, every alert kind), and no case id is ever a label.
+and department and ``(unknown)``, every alert kind), and no case id is ever a label.
 
 The scraping route reads a :class:`Snapshot` (async), then the registry collects synchronously
 from it. Names are in :mod:`monitor.metricnames`.
@@ -20,7 +20,7 @@ from monitor.alert import AlertKind
 from monitor.config import Config
 from monitor.readmodel.feed import OUTCOMES, SourceHealth
 from monitor.readmodel.store import OPEN_ALERT_STATUSES, ReadModel
-from monitor.readmodel.views import OPEN_LIGHTS
+from monitor.readmodel.views import OPEN_LIGHTS, UNKNOWN_CODE, KnownCodes
 
 
 @dataclass(slots=True)
@@ -51,9 +51,12 @@ class ReadModelCollector(Collector):
 
     def __init__(self, config: Config) -> None:
         self.snapshot = Snapshot()
-        # configured codes: their series exist at zero before the first case arrives
-        self.centers = sorted(config.centers)
-        self.departments = sorted({item.department for item in config.catalog.values()})
+        # configured codes and the one value every other code is counted under (the workers
+        # fold them: monitor.readmodel.views.KnownCodes): their series exist at zero before
+        # the first case arrives
+        known = KnownCodes.of(config)
+        self.centers = sorted(known.centers | {UNKNOWN_CODE})
+        self.departments = sorted(known.departments | {UNKNOWN_CODE})
 
     def collect(self) -> Iterator[Metric]:
         snap = self.snapshot

@@ -15,7 +15,7 @@ from monitor.casetypes import Light
 from monitor.limits import LimitError, Unit, parse_limit
 from monitor.readmodel.cursors import deadline_member
 from monitor.readmodel.ranking import PPM, iso_week
-from monitor.readmodel.views import SEP, View, code, instant_of
+from monitor.readmodel.views import SEP, KnownCodes, View, code, instant_of
 from monitor.timeutil import DAY, HOUR, parse_instant
 
 
@@ -36,20 +36,24 @@ class Footprint:
         return jsontext.dumps({"z": [list(member) for member in self.members], "c": counts})
 
 
-def footprint(view: View) -> Footprint:
-    """What ``view`` contributes to the indexes and aggregates (pure: no Redis)."""
+def footprint(view: View, known: KnownCodes | None = None) -> Footprint:
+    """What ``view`` contributes to the indexes and aggregates (pure: no Redis). With
+    ``known``, the aggregates (by centre, by department, the ranking) count a code it lacks
+    under ``(unknown)``; the open-case indexes keep every code as sent, for the filters."""
     found = Footprint()
     light = str(view["light"])
     center, department = code(view.get("center")), code(view.get("department"))
+    counted_center = center if known is None else known.center(center)
+    counted_department = department if known is None else known.department(department)
     found.add("agg:light", light)
-    found.add("agg:center", center + SEP + light)
-    found.add("agg:department", department + SEP + light)
+    found.add("agg:center", counted_center + SEP + light)
+    found.add("agg:department", counted_department + SEP + light)
     if light != Light.CLOSED.value:
         member = deadline_member(instant_of(view.get("deadline")), str(view["case_id"]))
         indexes = ("all", f"light:{light}", f"center:{center}", f"department:{department}")
         found.members += [(f"open:{index}", member) for index in indexes]
-    _completion(found, view, department)
-    _breach(found, view, department)
+    _completion(found, view, counted_department)
+    _breach(found, view, counted_department)
     return found
 
 

@@ -32,7 +32,9 @@ local function changed(prefix, ...)
 end
 """.replace("CHANGES_CAP", str(CHANGES_CAP))
 
-# KEYS[1]: the case hash. ARGV: prefix, events, time, view JSON, footprint JSON, case id, light.
+# KEYS[1]: the case hash. ARGV: prefix, events, time, view JSON, footprint JSON, case id, light,
+# centre, opened_by ('' for none: the two small fields the API's write checks read instead of
+# the whole view).
 WRITE_CASE = (
     APPLY
     + """
@@ -47,7 +49,7 @@ if stored[1] then
 end
 apply(ARGV[1], cjson.decode(ARGV[5]), 1)
 redis.call('HSET', KEYS[1], 'events', ARGV[2], 'time', ARGV[3], 'view', ARGV[4],
-  'footprint', ARGV[5])
+  'footprint', ARGV[5], 'center', ARGV[8], 'opened_by', ARGV[9])
 changed(ARGV[1], 'kind', 'case', 'id', ARGV[6], 'case_id', ARGV[6], 'light', ARGV[7])
 return 1
 """

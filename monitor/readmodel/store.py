@@ -36,7 +36,7 @@ from monitor.readmodel.feed import (
 )
 from monitor.readmodel.footprints import footprint
 from monitor.readmodel.ranking import DepartmentRank, iso_weeks, rank_departments
-from monitor.readmodel.views import LIGHTS, SEP, Version, View
+from monitor.readmodel.views import LIGHTS, SEP, KnownCodes, Version, View
 from monitor.timeutil import parse_instant
 
 OPEN_ALERT_STATUSES = (AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value)
@@ -47,6 +47,14 @@ class Page(NamedTuple):
 
     items: list[View]
     cursor: str | None
+
+
+class CaseOwner(NamedTuple):
+    """Whose a case is, for the API's check of who may write to it (``monitor.writers``): its
+    centre and the source that opened it (None: not named, or not known)."""
+
+    center: str | None
+    opened_by: str | None
 
 
 class Change(NamedTuple):
@@ -62,13 +70,21 @@ class ReadModel:
     The prefix belongs to the read model: :meth:`flush` deletes everything under it."""
 
     def __init__(
-        self, redis: Redis, prefix: str = "redline:rm:", recent_alerts: int = 1_000
+        self,
+        redis: Redis,
+        prefix: str = "redline:rm:",
+        recent_alerts: int = 1_000,
+        known: KnownCodes | None = None,
     ) -> None:
+        """``known``: the configured centre and department codes, which the writers (the
+        workers, the rebuild) pass so that the aggregates count any other code as
+        ``(unknown)``; None counts every code as it is (readers need none)."""
         if recent_alerts < 1:
             raise ValueError("recent_alerts must be at least 1")
         self.redis = redis
         self.prefix = prefix
         self.recent_alerts = recent_alerts
+        self.known = known
         self._write_case = redis.register_script(scripts.WRITE_CASE)
         self._write_alerts = redis.register_script(scripts.WRITE_ALERTS)
         self._record_events = redis.register_script(scripts.RECORD_EVENTS)
@@ -103,9 +119,11 @@ class ReadModel:
                 events,
                 time,
                 jsontext.dumps(view) if body is None else body,
-                footprint(view).to_json(),
+                footprint(view, self.known).to_json(),
                 str(view["case_id"]),
                 str(view.get("light") or ""),
+                str(view.get("center") or ""),
+                str(view.get("opened_by") or ""),
             ],
         )
         return bool(written)
@@ -411,6 +429,29 @@ class ReadModel:
         wanted = sorted(set(case_ids))
         views = await self._views_by_id(wanted)
         return {case_id: view.get("center") for case_id, view in views.items()}
+
+    async def case_owners(self, case_ids: Iterable[str]) -> dict[str, CaseOwner]:
+        """The centre and opener of each case the read model holds, in one round trip of two
+        small fields each; cases it does not hold are left out. A case written before those
+        fields existed is read from its view (a second round trip, until it is written again
+        or the read model rebuilt)."""
+        wanted = sorted(set(case_ids))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in wanted:
+                pipe.hmget(self.key("case", case_id), ["events", "center", "opened_by"])
+            rows = await pipe.execute()
+        owners: dict[str, CaseOwner] = {}
+        older: list[str] = []
+        for case_id, (events, center, opened_by) in zip(wanted, rows, strict=True):
+            if events is None:
+                continue  # not held
+            if center is None:
+                older.append(case_id)
+                continue
+            owners[case_id] = CaseOwner(_text(center) or None, _text(opened_by or b"") or None)
+        for case_id, view in (await self._views_by_id(older)).items():
+            owners[case_id] = CaseOwner(view.get("center"), view.get("opened_by"))
+        return owners
 
 
 def _matches(view: View, wanted: dict[str, str | None]) -> bool:

@@ -61,6 +61,36 @@ def test_centers_validate_the_time_zone(tmp_path: Path) -> None:
         load_centers(path)
 
 
+def test_a_center_lists_the_sources_that_may_write_to_its_cases(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "centres.yaml",
+        "centers:\n  - code: GZ\n    name: 广州\n    sources: [desk, approval]\n"
+        "  - code: SZ\n    name: 深圳\n",
+    )
+    centers = load_centers(path)
+    assert centers["GZ"].sources == {"desk", "approval"} and centers["SZ"].sources == set()
+
+
+@pytest.mark.parametrize(
+    ("sources", "rule"),
+    [
+        ("desk", "must be a list of source ids"),
+        ("[desk, 12]", "12 is not a source id"),
+        ('["a\\tb"]', "'a\\tb' is not a source id"),
+    ],
+)
+def test_a_center_sources_entry_is_checked(tmp_path: Path, sources: str, rule: str) -> None:
+    path = write(
+        tmp_path,
+        "centres.yaml",
+        f"centers:\n  - code: GZ\n    name: 广州\n    sources: {sources}\n",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_centers(path)
+    assert str(error.value).startswith(f"{path}: centers[0] (GZ): sources: {rule}")
+
+
 def test_policy_most_specific_threshold_wins(tmp_path: Path) -> None:
     catalog = load_catalog(
         write(

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from timeline import Story, at
 
-from monitor.casetypes import Outcome
-from monitor.config import Config, ConfigFiles
+from monitor.casetypes import SOURCE, Outcome
+from monitor.config import Center, Config, ConfigFiles
 from monitor.engine import Engine
-from monitor.events import parse_event
+from monitor.events import FieldError, parse_event
 from monitor.timeutil import parse_instant
 
 # -- duplicates and conflicts ---------------------------------------------------------------------
@@ -73,7 +74,8 @@ def test_conflict_on_data_only(story: Story, engine: Engine) -> None:
     assert story.view("2026-09-28 12:00")["deadline"] == "2026-10-11T00:00:00+08:00"
 
 
-def test_same_event_id_from_another_source_is_another_event(engine: Engine) -> None:
+def test_same_event_id_from_another_source_is_another_event(config: Config) -> None:
+    engine = Engine(with_sources(config, C1=["other-window-sys"]))  # it may write to C1's cases
     story = Story(engine)
     story.accepted("2026-09-28 10:00")
     other = Story(engine, source="other-window-sys")
@@ -95,6 +97,94 @@ def test_same_source_and_event_id_for_another_case_is_a_conflict(engine: Engine)
     assert result.outcome is Outcome.CONFLICT
     assert [e.field for e in result.errors] == ["event_id"]
     assert "CASE-2" not in engine.cases
+
+
+# -- who may write to a case (monitor.writers) ----------------------------------------------------
+
+
+def with_sources(config: Config, **sources: list[str]) -> Config:
+    """``config`` with centres (C1, C2, …) whose centres file lists these sources."""
+    centers = {
+        code: Center(code, code, sources=frozenset(listed)) for code, listed in sources.items()
+    }
+    return replace(config, centers=centers)
+
+
+def test_another_source_may_not_write_to_a_case_it_did_not_open(
+    story: Story, engine: Engine
+) -> None:
+    story.accepted("2026-09-28 10:00")
+    before = story.view("2026-09-29 10:00")
+    intruder = Story(engine, source="other-window-sys")
+    closing = intruder.event("completed", "2026-09-29 10:00", {"result": "approved"})
+    result = engine.offer(parse_event(closing))
+    assert (result.outcome, result.changes) == (None, [])
+    assert result.errors == [
+        FieldError(
+            "source",
+            "case 'CASE-1' was opened by source 'window-sys'; only that source and the sources "
+            "the centres file lists for its centre 'C1' may write to it",
+        )
+    ]
+    assert story.view("2026-09-29 10:00") == before  # still open, nothing recorded
+    assert hash(("other-window-sys", closing["event_id"])) not in engine.event_ids
+    story.completed("2026-09-30 10:00")  # the opener still may
+
+
+def test_a_source_the_centres_file_lists_for_the_case_centre_may_write(config: Config) -> None:
+    # the centre's front desk (综合窗口) opens, the department's approval system completes
+    engine = Engine(with_sources(config, C1=["approval-sys"]))
+    Story(engine, source="front-desk").accepted("2026-09-28 10:00")
+    approval = Story(engine, source="approval-sys")
+    approval.completed("2026-09-30 10:00")
+    view = approval.view("2026-09-30 10:00")
+    assert (view["status"], view["opened_by"]) == ("completed", "front-desk")
+    assert [fact[SOURCE] for fact in engine.cases["CASE-1"].facts] == [
+        "front-desk",
+        "approval-sys",
+    ]
+
+
+def test_a_source_listed_for_another_centre_may_not_write(config: Config) -> None:
+    engine = Engine(with_sources(config, C2=["approval-sys"]))
+    Story(engine, source="front-desk").accepted("2026-09-28 10:00")  # a case of C1
+    result = Story(engine, source="approval-sys").send_refused("resumed", "2026-09-29 10:00")
+    assert [e.field for e in result.errors] == ["source"]
+
+
+def test_the_opener_is_the_first_to_arrive_not_the_earliest_in_event_time(
+    story: Story, engine: Engine
+) -> None:
+    story.accepted("2026-09-28 10:00")
+    earlier = Story(engine, source="other-window-sys").event("submitted", "2026-09-27 10:00")
+    result = engine.offer(parse_event(earlier))
+    assert "opened by source 'window-sys'" in result.errors[0].rule
+    assert story.view("2026-09-28 10:00")["opened_by"] == "window-sys"
+
+
+def test_a_case_without_a_centre_takes_writes_from_its_opener_only(engine: Engine) -> None:
+    # first heard of by its withdrawal: the case names no centre, so no centre's sources count
+    Story(engine, source="window-sys").send("withdrawn", "2026-09-28 10:00")
+    result = Story(engine, source="other-window-sys").send_refused("delivered", "2026-09-29 10:00")
+    assert result.errors == [
+        FieldError(
+            "source",
+            "case 'CASE-1' was opened by source 'window-sys'; only that source may write to it",
+        )
+    ]
+
+
+def test_a_repeat_from_a_source_no_longer_listed_is_still_a_duplicate(config: Config) -> None:
+    # the operators took approval-sys off C1's list: what it wrote stays, and a resend of it is
+    # answered duplicate (idempotency), while anything new is refused
+    engine = Engine(with_sources(config, C1=["approval-sys"]))
+    Story(engine, source="front-desk").accepted("2026-09-28 10:00")
+    approval = Story(engine, source="approval-sys")
+    suspended = approval.event("suspended", "2026-09-29 10:00", {"reason": "hearing"})
+    approval.offer(suspended)
+    engine.reload(with_sources(config))
+    assert engine.offer(parse_event(suspended)).outcome is Outcome.DUPLICATE
+    assert approval.send_refused("resumed", "2026-09-30 10:00").errors[0].field == "source"
 
 
 # -- configuration checks -------------------------------------------------------------------------

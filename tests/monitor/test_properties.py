@@ -165,6 +165,33 @@ def test_next_change_is_when_something_changes(events: list[dict[str, Any]]) -> 
         assert case.take_changes(), "next_change must name an instant at which alerts change"
 
 
+@PROPERTY_SETTINGS
+@given(events=histories(), foreign=histories(), seed=st.randoms(use_true_random=False))
+def test_events_of_a_source_that_did_not_open_the_case_leave_no_trace(
+    events: list[dict[str, Any]], foreign: list[dict[str, Any]], seed: random.Random
+) -> None:
+    # another window system's events, interleaved at random after the opener's first: each
+    # one refused (field source), and the case exactly as if they had never been sent
+    if not events:
+        return
+    now = START_2025 + 3 * 365 * 86_400 + NOW_OFFSET
+    intruder = [{**raw, "source": "intruder"} for raw in foreign]
+    rest = events[1:] + intruder
+    seed.shuffle(rest)
+    own = iter(events[1:])
+    mixed = events[:1] + [raw if raw["source"] == "intruder" else next(own) for raw in rest]
+    subject = engine()
+    for raw in mixed:
+        result = subject.offer(parse_event(raw))
+        if raw["source"] == "intruder":
+            assert [error.field for error in result.errors] == ["source"], result
+        else:
+            assert not result.refused, result.errors
+    subject.advance("P-1", now)
+    assert subject.view("P-1", now) == run(events, now).view("P-1", now)
+    assert not any(hash(("intruder", raw["event_id"])) in subject.event_ids for raw in intruder)
+
+
 @pytest.mark.parametrize("unit", list(Unit))
 def test_zero_budget_ends_with_the_start_day_or_instant(unit: Unit) -> None:
     start = START_2025 + 10 * 3600

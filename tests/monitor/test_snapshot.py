@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+from dataclasses import replace
 from typing import Any
 
 from history_strategies import CONFIG, NOW_OFFSET, PROPERTY_SETTINGS, START_2025, histories
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 
 from monitor.casetypes import Command, SupervisorAction
 from monitor.caseview import case_view
+from monitor.config import Center
 from monitor.engine import Engine
 from monitor.events import parse_event
 from monitor.snapshot import dump_case, load_case, next_change_of
@@ -72,3 +75,37 @@ def test_a_restored_case_keeps_the_catalog_item_it_was_measured_against(tmp_path
     later = Engine(ConfigFiles(path).load())  # a worker restarted after a catalog edit
     restored = load_case(snapshot, later.rules)
     assert case_view(restored, 0)["deadline"] == "2026-11-17T00:00:00+08:00"  # still 10wd
+
+
+def _accepted(source: str, event_id: str, at: str) -> dict[str, Any]:
+    return {
+        "type": "case.accepted",
+        "source": source,
+        "center": "GZ",
+        "item_code": "FOOD-LICENSE",
+        "event_id": event_id,
+        "case_id": "A",
+        "occurred_at": at,
+    }
+
+
+def test_a_restored_case_keeps_the_source_that_opened_it() -> None:
+    # the first to arrive opened it, although a listed source's event happened earlier
+    config = replace(CONFIG, centers={"GZ": Center("GZ", "GZ", sources=frozenset({"desk"}))})
+    engine = Engine(config)
+    engine.offer(parse_event(_accepted("approval", "1", "2026-11-02T10:00:00+08:00")))
+    submitted = {**_accepted("desk", "2", "2026-11-02T09:00:00+08:00"), "type": "case.submitted"}
+    assert not engine.offer(parse_event(submitted)).refused
+    restored = load_case(dump_case(engine.cases["A"]), engine.rules)
+    assert restored.opened_by == "approval"
+
+
+def test_a_snapshot_from_before_the_opener_was_kept_still_loads() -> None:
+    engine = Engine(CONFIG)
+    engine.offer(parse_event(_accepted("window", "1", "2026-11-02T10:00:00+08:00")))
+    snapshot = dump_case(engine.cases["A"])
+    prefix, body = snapshot[:8], json.loads(snapshot[8:])
+    del body["opened_by"]  # as version 1 wrote it
+    restored = load_case(prefix + json.dumps(body).encode(), engine.rules)
+    assert restored.opened_by == "window"  # the source of its earliest event stands in
+    assert case_view(restored, NOW) == case_view(engine.cases["A"], NOW)

@@ -149,6 +149,14 @@ class Story:
         """Build and offer one event; it must be applied."""
         return self.offer(self.event(kind, when, data, **fields))
 
+    def send_refused(
+        self, kind: str, when: str, data: dict[str, Any] | None = None, **fields: Any
+    ) -> Result:
+        """Build and offer one event; it must be refused."""
+        result = self.engine.offer(parse_event(self.event(kind, when, data, **fields)))
+        assert result.outcome is None and result.refused, (result.outcome, result.errors)
+        return result
+
     def submitted(self, when: str, **fields: Any) -> Result:
         return self.send("submitted", when, **fields)
 

@@ -106,6 +106,33 @@ def test_a_conflicting_resend_is_refused(tracker: Tracker) -> None:
     assert out.dead[0].errors[0].field == "event_id"
 
 
+def test_an_event_from_a_source_that_did_not_open_the_case_is_a_dead_letter(
+    tracker: Tracker,
+) -> None:
+    tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    tracker.on_event(
+        b"C-1",
+        event(2, "suspended", "2026-09-29T10:00:00+08:00", data={"reason": "hearing"}),
+        ARRIVED,
+    )
+    tracker.forget_all()  # the case comes back from its snapshot, opener included
+    snapshot = tracker.store["C-1"]
+    closing = event(3, "completed", "2026-09-30T10:00:00+08:00", source="win-other")
+    out = tracker.on_event(b"C-1", closing, ARRIVED)
+    (dead,) = out.dead
+    assert dead.value == closing
+    assert json.loads(dict(dead.headers())[REASON_HEADER]) == [
+        {
+            "field": "source",
+            "rule": "case 'C-1' was opened by source 'win-1'; only that source and the sources "
+            "the centres file lists for its centre 'GZ-TIANHE' may write to it",
+        }
+    ]
+    (feed,) = out.feed
+    assert (feed.source, feed.outcome) == ("win-other", "refused")
+    assert not out.cases and tracker.store["C-1"] == snapshot
+
+
 def test_ticks_fire_the_thresholds_at_their_instants(tracker: Tracker) -> None:
     out = tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
     ((_, warning_at),) = out.arm

@@ -9,11 +9,11 @@ import pytest
 from apistack import ApiStack
 from events import OPENING, SPEC_ACCEPTED, event, now
 from prometheus_client.parser import text_string_to_metric_families
-from readkit import api_with
+from readkit import Json, api_with, get_json, post_events
 
 from bench.processes import free_port
 from monitor.alert import AlertKind
-from monitor.readmodel import OPEN_LIGHTS, ReadModel
+from monitor.readmodel import OPEN_LIGHTS, UNKNOWN_CODE, KnownCodes, ReadModel
 from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
@@ -144,3 +144,43 @@ async def test_with_redis_down_requests_are_503_not_500(
         assert response.status_code == 503, response.text
         assert "Redis" in response.json()["detail"] and response.headers["Retry-After"]
         assert (await client.get("/metrics")).status_code == 503
+
+
+async def test_invented_codes_are_counted_under_one_unknown_value(
+    api_stack: ApiStack, http: httpx.AsyncClient
+) -> None:
+    # the issue's probe: 200 events inventing 100 centres and departments once grew the
+    # ranking by 100 lines and /metrics by some 800; now they count as (unknown) there, and
+    # feed health still names every unknown centre
+    lines_before = _read_model_lines((await http.get("/metrics")).text)
+    t = now()
+    events = []
+    for n in range(100):
+        opening = {"center": f"XX-{n}", "item_code": "FOOD-LICENSE", "department": f"dept-{n}"}
+        events.append(event(f"MET-INV-{n}", 1, "accepted", t, "win-inv", **opening))
+        events.append(event(f"MET-INV-{n}", 2, "completed", t + 1, "win-inv"))
+    await post_events(http, api_stack, *events)
+
+    async def applied() -> Json | None:
+        sources = await get_json(http, "/v1/sources", api_stack.viewer_token)
+        mine = [line for line in sources["items"] if line["source"] == "win-inv"]
+        return mine[0] if mine and mine[0]["accepted"] == len(events) else None
+
+    health = await eventually(applied)
+    assert health["unknown_centers"] == {f"XX-{n}": 1 for n in range(100)}  # the openings
+    ranking = await get_json(http, "/v1/stats/departments", api_stack.viewer_token)
+    lines = {line["department"]: line for line in ranking["departments"]}
+    assert lines[UNKNOWN_CODE]["completed"] == 100
+    known = KnownCodes.of(api_stack.settings.config_files().load())
+    assert set(lines) <= known.departments | {UNKNOWN_CODE}
+    text = (await http.get("/metrics")).text
+    assert _read_model_lines(text) - lines_before == 5  # the new source's series, no more
+    samples = _samples(text)
+    for name, label in (("by_center", "center"), ("by_department", "department")):
+        values = {dict(key)[label] for key in samples[f"redline_open_cases_{name}"]}
+        assert UNKNOWN_CODE in values and not any(v.startswith(("XX-", "dept-")) for v in values)
+
+
+def _read_model_lines(text: str) -> int:
+    """Lines of /metrics from the read model's collector (not the API's request metrics)."""
+    return sum(1 for line in text.splitlines() if "redline_api_" not in line)

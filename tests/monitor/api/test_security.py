@@ -18,9 +18,12 @@ from apistack import ApiStack
 from events import OPENING, event, now, produced
 from redis.asyncio import Redis
 
+from bench.feeds import produce
 from monitor.api.auth import Principal, Role, TokenStore
 from monitor.readmodel import ReadModel
+from streams.tracker import REASON_HEADER
 from tests.stack import eventually
+from tests.streams.topicends import read_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -172,6 +175,90 @@ async def test_a_token_bound_to_centers_sends_only_for_them(
     ]
     assert results[3]["errors"][0]["field"] == "case_id"
     assert "belongs to centre 'GZ-YUEXIU'" in results[3]["errors"][0]["rule"]
+
+
+# -- who may write to a case (monitor.writers) -------------------------------------------------
+
+
+async def test_only_the_opener_and_its_centres_sources_write_to_a_case(
+    api_stack: ApiStack, http: httpx.AsyncClient, read_model: ReadModel
+) -> None:
+    _, desk = await _token(api_stack, "tianhe desk", "integrator", source="win-desk")
+    _, intruder = await _token(api_stack, "unbound window", "integrator", source="win-intruder")
+    # the demo centres file lists it under GZ-TIANHE (monitor/data/centres.yaml)
+    _, approval = await _token(
+        api_stack, "market approval", "integrator", source="tianhe-market-approval"
+    )
+    opened = event("SEC-WR1", 1, "accepted", now(), source="win-desk", **OPENING)
+    assert (await _send(http, desk, opened)).status_code == 202
+
+    async def placed() -> dict[str, Any] | None:
+        return await read_model.case("SEC-WR1")
+
+    assert (await eventually(placed))["opened_by"] == "win-desk"
+    closing = event("SEC-WR1", 2, "completed", now(), source="win-intruder")
+    response = await _send(http, intruder, closing)
+    assert response.status_code == 422, response.text  # its only event refused
+    assert response.json()["results"][0]["errors"] == [
+        {
+            "field": "source",
+            "rule": "case 'SEC-WR1' was opened by source 'win-desk'; only that source and the "
+            "sources the centres file lists for its centre 'GZ-TIANHE' may write to it",
+        }
+    ]
+    assert await produced(api_stack.settings, {"SEC-WR1-2"}, timeout=3) == []
+    completed = event("SEC-WR1", 3, "completed", now(), source="tianhe-market-approval")
+    response = await _send(http, approval, completed)
+    assert response.json()["results"][0]["status"] == "accepted", response.text
+
+    async def closed() -> dict[str, Any] | None:
+        case = await read_model.case("SEC-WR1")
+        return case if case is not None and case["status"] == "completed" else None
+
+    assert [entry["source"] for entry in (await eventually(closed))["timeline"]] == [
+        "win-desk",
+        "tianhe-market-approval",
+    ]
+
+
+async def test_the_worker_refuses_a_write_the_api_could_not_see(
+    api_stack: ApiStack, http: httpx.AsyncClient, read_model: ReadModel
+) -> None:
+    # straight on Kafka, and in the same request as the opening event (the read model does not
+    # hold the case yet): the engine is the authority, and dead-letters it with its reason
+    at = now()
+    batch = [
+        event("SEC-WR2", 1, "accepted", at, source="win-owner", **OPENING),
+        event("SEC-WR2", 2, "withdrawn", at + 1, source="win-other"),
+    ]
+    response = await _send(http, api_stack.ingest_token, {"events": batch})  # any source
+    assert [r["status"] for r in response.json()["results"]] == ["accepted", "accepted"]
+    straight = event("SEC-WR2", 3, "completed", at + 2, source="win-other")
+    await produce(
+        api_stack.settings, (b"SEC-WR2", json.dumps(straight, ensure_ascii=False).encode())
+    )
+
+    async def refused() -> dict[str, list[dict[str, str]]] | None:
+        letters = {
+            json.loads(record.value)["event_id"]: json.loads(dict(record.headers)[REASON_HEADER])
+            for record in await read_to_end(
+                api_stack.settings.kafka_bootstrap, api_stack.settings.dlq_topic
+            )
+            if json.loads(record.value).get("case_id") == "SEC-WR2"
+        }
+        return letters if len(letters) == 2 else None
+
+    letters = await eventually(refused)
+    rule = (
+        "case 'SEC-WR2' was opened by source 'win-owner'; only that source and the sources "
+        "the centres file lists for its centre 'GZ-TIANHE' may write to it"
+    )
+    assert letters == {
+        "SEC-WR2-2": [{"field": "source", "rule": rule}],
+        "SEC-WR2-3": [{"field": "source", "rule": rule}],
+    }
+    case = await read_model.case("SEC-WR2")
+    assert case is not None and (case["status"], case["opened_by"]) == ("open", "win-owner")
 
 
 # -- bodies and rates --------------------------------------------------------------------------

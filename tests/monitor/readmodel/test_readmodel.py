@@ -27,8 +27,11 @@ from monitor.engine import Engine
 from monitor.events import parse_event
 from monitor.readmodel import (
     OUTCOMES,
+    UNKNOWN_CODE,
+    CaseOwner,
     CursorError,
     FeedRecord,
+    KnownCodes,
     ReadModel,
     TopicRecord,
     Version,
@@ -284,6 +287,23 @@ def test_a_footprint_has_no_case_id_in_aggregates_and_no_zero_counts() -> None:
             assert all(n != 0 for n in found.counts.values())
 
 
+def test_codes_the_configuration_lacks_are_counted_as_unknown_in_the_aggregates() -> None:
+    known = KnownCodes.of(config())  # the demo catalog's departments; no centres file
+    assert "market" in known.departments and not known.centers
+    _, view = histories()["LATE"][0]  # GZ-TIANHE, market, open
+    invented = {**view, "department": "dept-0001"}
+    found = footprint(invented, known)
+    assert set(found.counts) >= {
+        ("agg:center", f"{UNKNOWN_CODE}\tgreen"),  # not in the (absent) centres file
+        ("agg:department", f"{UNKNOWN_CODE}\tgreen"),
+    }
+    # the filters still find the case under the code it was sent with
+    assert ("open:department:dept-0001", found.members[0][1]) in found.members
+    assert ("open:center:GZ-TIANHE", found.members[0][1]) in found.members
+    assert ("agg:department", "market\tgreen") in footprint(view, known).counts
+    assert footprint(view) == footprint(view, None)  # without codes, every code as it is
+
+
 # -- cases -------------------------------------------------------------------------------------
 
 
@@ -319,6 +339,40 @@ async def test_a_case_going_green_yellow_red_closed_moves_in_indexes_and_aggrega
     assert market.on_time_rate == 0.0
     assert market.average_share is not None and market.average_share > 1  # over its limit
     assert await model.case("LATE") == histories()["LATE"][-1][1]
+
+
+@integration
+async def test_a_case_owner_is_its_centre_and_opener(model: ReadModel, redis: Redis) -> None:
+    version, view = histories()["LATE"][0]
+    await model.write_case(view, version)
+    owner = CaseOwner("GZ-TIANHE", "gz-window")
+    assert await model.case_owners(["LATE", "NOPE"]) == {"LATE": owner}
+    # a case hash written before the two fields existed: read from its view
+    await redis.hdel(model.key("case", "LATE"), "center", "opened_by")
+    assert await model.case_owners(["LATE"]) == {"LATE": owner}
+
+
+@integration
+async def test_invented_codes_leave_the_ranking_and_the_totals_bounded(redis: Redis) -> None:
+    model = ReadModel(redis, unique_prefix(), known=KnownCodes.of(config()))
+    try:
+        for version, view in histories()["LATE"]:  # ends completed, late
+            for n in range(30):
+                invented = {
+                    **view,
+                    "case_id": f"INV-{n}",
+                    "center": f"XX-{n}",
+                    "department": f"dept-{n}",
+                }
+                await model.write_case(invented, version)
+        ranking = await model.department_ranking()
+        assert [(r.department, r.completed, r.breached) for r in ranking] == [
+            (UNKNOWN_CODE, 30, 30)
+        ]
+        assert set(await model.department_totals()) == {UNKNOWN_CODE}
+        assert set(await model.center_totals()) == {UNKNOWN_CODE}
+    finally:
+        await model.flush()
 
 
 @integration
