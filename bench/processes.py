@@ -11,6 +11,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -137,3 +140,35 @@ class ApiProcess(RedlineProcess):
                     pass  # not listening yet
                 await asyncio.sleep(0.1)
         raise AssertionError(f"{path} did not answer {status} in time:\n{self.log()[-3000:]}")
+
+
+@dataclass(frozen=True)
+class ApiRun:
+    """A worker and a `redline api` of a run of their own, ready, and the API's dev tokens
+    and a viewer token."""
+
+    settings: Settings
+    worker: WorkerProcess
+    api: ApiProcess
+    ingest: str
+    viewer: str
+
+
+@contextmanager
+def api_run(settings: Settings, data: Path) -> Iterator[ApiRun]:
+    """Start a worker and an API on ``settings`` (topics created), wait for ``/readyz``, and
+    stop both and forget the run's Redis keys at the end."""
+    from bench.runs import forget_run, viewer_token
+    from streams.topics import ensure_topics
+
+    asyncio.run(ensure_topics(settings))
+    worker = WorkerProcess(settings, data / "worker")
+    ingest = dev_secret()
+    api = ApiProcess(settings, data, ingest, dev_secret(), access_log=False)
+    try:
+        asyncio.run(api.wait_until(200, "/readyz"))
+        yield ApiRun(settings, worker, api, ingest, asyncio.run(viewer_token(settings)))
+    finally:
+        api.stop()
+        worker.stop()
+        asyncio.run(forget_run(settings))

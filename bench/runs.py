@@ -70,3 +70,35 @@ async def delete_topics(kafka_bootstrap: str, app_ids: Iterable[str]) -> int:
         return len(names)
     finally:
         await admin.close()
+
+
+async def forget_run(settings: Settings) -> None:
+    """Nothing of the run stays in Redis: its read model, tokens and idempotency keys."""
+    from redis.asyncio import Redis
+
+    from monitor.readmodel import ReadModel
+
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await ReadModel(redis, settings.read_model_prefix).flush()
+        for prefix in (settings.auth_prefix, settings.ingest_prefix):
+            async for key in redis.scan_iter(match=prefix + "*", count=1000):
+                await redis.unlink(key)
+    finally:
+        await redis.aclose()
+
+
+async def viewer_token(settings: Settings) -> str:
+    """A new viewer token of the run (for the wall's stream and the reads)."""
+    from redis.asyncio import Redis
+
+    from monitor.api.auth import Role, TokenStore
+
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        _, secret = await TokenStore(redis, settings.auth_prefix).create(
+            "bench viewer", "person", Role.VIEWER
+        )
+        return secret
+    finally:
+        await redis.aclose()

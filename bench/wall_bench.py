@@ -29,16 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from redis.asyncio import Redis
 
 from bench.engine_bench import Figure, percentiles
-from bench.processes import ApiProcess, WorkerProcess, dev_secret
+from bench.processes import api_run
 from bench.runs import api_settings, isolated_settings
-from monitor.api.auth import Role, TokenStore
-from monitor.readmodel import ReadModel
-from monitor.settings import Settings
 from monitor.timeutil import zone
-from streams.topics import ensure_topics
 
 SHANGHAI = zone("Asia/Shanghai")
 TARGET = "p99 ≤ 1 s"
@@ -180,18 +175,10 @@ def run(
     """p50 / p99 POST-accepted-to-visible latency on /v1/cases and on the SSE stream."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = api_settings(isolated_settings(bootstrap, redis_url, Path(tmp) / "worker"))
-        asyncio.run(ensure_topics(settings))
-        worker = WorkerProcess(settings, Path(tmp) / "worker")
-        ingest, supervisor = dev_secret(), dev_secret()
-        api = ApiProcess(settings, Path(tmp), ingest, supervisor, access_log=False)
-        try:
-            asyncio.run(api.wait_until(200, "/readyz"))
-            viewer = asyncio.run(_viewer(settings.redis_url, settings.auth_prefix))
-            found = asyncio.run(_measure(api.base_url, ingest, viewer, events, late, rate, poll_s))
-        finally:
-            api.stop()
-            worker.stop()
-            asyncio.run(_clean(settings))
+        with api_run(settings, Path(tmp)) as stack:
+            found = asyncio.run(
+                _measure(stack.api.base_url, stack.ingest, stack.viewer, events, late, rate, poll_s)
+            )
     note = f"{events} new cases at {rate:g}/s, one per POST; one worker, one API"
     figures = [
         *percentiles("event-to-wall latency, SSE stream", found["stream"], "s", TARGET, note),
@@ -214,27 +201,6 @@ def run(
     if lost:
         figures.append(Figure("cases never seen on the stream", lost, "cases", "0", note))
     return figures
-
-
-async def _viewer(redis_url: str, prefix: str) -> str:
-    redis = Redis.from_url(redis_url)
-    try:
-        _, secret = await TokenStore(redis, prefix).create("bench wall", "person", Role.VIEWER)
-        return secret
-    finally:
-        await redis.aclose()
-
-
-async def _clean(settings: Settings) -> None:
-    """Nothing of the run stays in Redis: the read model, the tokens, the idempotency keys."""
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        await ReadModel(redis, settings.read_model_prefix).flush()
-        for prefix in (settings.auth_prefix, settings.ingest_prefix):
-            async for key in redis.scan_iter(match=prefix + "*", count=1000):
-                await redis.unlink(key)
-    finally:
-        await redis.aclose()
 
 
 if __name__ == "__main__":

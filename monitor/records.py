@@ -9,6 +9,10 @@
   co-partitioned with the events, and the worker that owns the case applies it
   (:meth:`streams.tracker.Tracker.on_command`). The command is kept in the case (a replay keeps
   it), so the record carries everything the engine needs; who decided is for the audit log.
+- :class:`AuditRecord` on ``redline-audit`` (key: the entry id): one decision *as applied* by the
+  worker (督办留痕). Written only for a command the worker applied, never for a refused one, so
+  the audit log is what happened. Compacted on a key unique per command: compaction keeps every
+  decision and drops only a redelivered copy.
 
 The worker encodes them, the API and ``rebuild-readmodel`` decode them, and the notifier reads
 the alerts topic through :meth:`AlertRecord.decode`. Case and alert records are JSON objects with
@@ -17,7 +21,10 @@ the alerts topic through :meth:`AlertRecord.decode`. Case and alert records are 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -188,6 +195,10 @@ class SupervisorCommand:
     at: int  # epoch seconds, when the supervisor decided
     by: str  # who: the person token's name
     note: str = ""
+    # unique per decision (the API draws it); a record written before it existed gets one
+    # derived from its content, so every command has an audit entry id
+    command_id: str = ""
+    token_id: str = ""  # the deciding person's token
 
     def encode(self) -> tuple[bytes, bytes]:
         """The Kafka key (the case id: the case's own partition) and value."""
@@ -198,8 +209,16 @@ class SupervisorCommand:
             "at": self.at,
             "by": self.by,
             "note": self.note,
+            "command_id": self.command_id,
+            "token_id": self.token_id,
         }
         return self.case_id.encode(), json.dumps(value, ensure_ascii=False).encode()
+
+    @property
+    def audit_id(self) -> str:
+        """The id of this decision's entry in the audit log, once applied: the decision's
+        instant first, so that the ids sort as the decisions were made."""
+        return audit_id(self.at, self.command_id)
 
     @classmethod
     def decode(cls, value: bytes) -> SupervisorCommand:
@@ -210,7 +229,7 @@ class SupervisorCommand:
             raise CommandRefused("(json): not a JSON object") from None
         if not isinstance(raw, dict):
             raise CommandRefused("(json): not a JSON object")
-        for name in ("case_id", "alert_id", "by", "note"):
+        for name in ("case_id", "alert_id", "by", "note", "command_id", "token_id"):
             if not isinstance(raw.get(name, ""), str):
                 raise CommandRefused(f"{name}: must be a string")
         try:
@@ -222,10 +241,120 @@ class SupervisorCommand:
             raise CommandRefused("at: must be epoch seconds (an integer)")
         if not raw.get("case_id") or not raw.get("alert_id"):
             raise CommandRefused("case_id, alert_id: required")
+        command_id = raw.get("command_id") or hashlib.sha256(value).hexdigest()[:COMMAND_ID_LEN]
+        if not _COMMAND_ID.match(command_id):
+            raise CommandRefused(f"command_id: must be {COMMAND_ID_LEN} lowercase hex digits")
         return cls(
-            raw["case_id"], raw["alert_id"], command, at, raw.get("by", ""), raw.get("note", "")
+            raw["case_id"],
+            raw["alert_id"],
+            command,
+            at,
+            raw.get("by", ""),
+            raw.get("note", ""),
+            command_id,
+            raw.get("token_id", ""),
         )
 
     def action(self) -> SupervisorAction:
         """What the case keeps."""
         return SupervisorAction(self.at, self.alert_id, self.command, self.note)
+
+
+COMMAND_ID_LEN = 24  # hex digits: 12 of the epoch milliseconds, 12 random
+
+
+def new_command_id(now_ms: int) -> str:
+    """A fresh command id: its instant to the millisecond first (so that audit ids sort within a
+    second too), then 48 random bits (so that two API replicas deciding in the same
+    millisecond do not collide)."""
+    return f"{now_ms:012x}{secrets.token_hex(6)}"
+
+
+_COMMAND_ID = re.compile(rf"^[0-9a-f]{{{COMMAND_ID_LEN}}}$")
+AUDIT_ID = re.compile(rf"^\d{{11}}-[0-9a-f]{{{COMMAND_ID_LEN}}}$")
+
+
+def audit_id(at: int, command_id: str) -> str:
+    """An audit entry's id: the decision's epoch seconds (11 digits) and the command's id."""
+    return f"{at:011d}-{command_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One applied decision: who, when, on which alert (and its kind) of which case, and why."""
+
+    id: str  # audit_id(at, command_id)
+    at: int  # epoch seconds, when the supervisor decided
+    by: str
+    token_id: str
+    command: Command
+    alert_id: str
+    case_id: str
+    kind: str  # the alert's kind
+    note: str
+
+    @classmethod
+    def of(cls, command: SupervisorCommand, kind: str) -> AuditRecord:
+        """The entry for ``command``, applied to an alert of ``kind``."""
+        return cls(
+            command.audit_id,
+            command.at,
+            command.by,
+            command.token_id,
+            command.command,
+            command.alert_id,
+            command.case_id,
+            kind,
+            command.note,
+        )
+
+    def fields(self) -> dict[str, Any]:
+        """The entry as a JSON object (the read model stores it so)."""
+        return {
+            "id": self.id,
+            "at": self.at,
+            "by": self.by,
+            "token_id": self.token_id,
+            "command": self.command.value,
+            "alert_id": self.alert_id,
+            "case_id": self.case_id,
+            "kind": self.kind,
+            "note": self.note,
+        }
+
+    def encode(self) -> tuple[bytes, bytes]:
+        """The Kafka key (the entry id) and value."""
+        return self.id.encode(), json.dumps(self.fields(), ensure_ascii=False).encode()
+
+    @classmethod
+    def decode(cls, value: bytes) -> AuditRecord:
+        """The record a ``redline-audit`` value holds; :class:`RecordError` names the field."""
+        try:
+            raw = json.loads(value)
+        except (ValueError, UnicodeDecodeError):
+            raise RecordError("redline-audit (json): not a JSON object") from None
+        if not isinstance(raw, dict):
+            raise RecordError("redline-audit (json): not a JSON object")
+        for name in ("id", "by", "token_id", "alert_id", "case_id", "kind", "note"):
+            if not isinstance(raw.get(name), str):
+                raise RecordError(f"redline-audit {name}: must be a string")
+        if not AUDIT_ID.match(raw["id"]):
+            raise RecordError("redline-audit id: must be <11 digits>-<24 hex digits>")
+        at = raw.get("at")
+        if not isinstance(at, int) or isinstance(at, bool):
+            raise RecordError("redline-audit at: must be epoch seconds (an integer)")
+        try:
+            command = Command(raw.get("command"))
+        except ValueError:
+            raise RecordError("redline-audit command: must be 'ack' or 'cancel'") from None
+        return cls(
+            raw["id"],
+            at,
+            raw["by"],
+            raw["token_id"],
+            command,
+            raw["alert_id"],
+            raw["case_id"],
+            raw["kind"],
+            raw["note"],
+        )

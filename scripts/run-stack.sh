@@ -194,12 +194,8 @@ start_service kafka
 start_service redis
 pipeline topics || { cleanup; exit 1; }
 
-# The read model lives in Redis, which keeps no data across a restart, while Kafka keeps the
-# cases: a Redis started here is empty, so the read model is rebuilt before the workers start.
-if [[ " ${STARTED[*]} " == *" redis "* ]]; then
-  say "redis started empty: rebuilding the read model from Kafka"
-  "$REDLINE" rebuild-readmodel | sed 's/^/run-stack: rebuild-readmodel: /'
-fi
+# No rebuild of the read model here: Redis keeps its data in its append-only file, and a Redis
+# that lost it anyway is rebuilt from Kafka by the workers themselves (streams/rebuild.py).
 
 for ((n = 1; n <= WORKERS; n++)); do
   mkdir -p "$RUN/worker-$n"

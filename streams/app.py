@@ -11,6 +11,9 @@
   changelog records, dead letters, alert changes (``redline-alerts``) and case views
   (``redline-cases``), and writes the same views and alerts, with the feed health, into the
   Redis read model in one round trip. Writes are versioned, so redelivery never double counts.
+  A Redis that is away holds the batch (retried with backoff, never acknowledged unwritten);
+  one that came back without its data is rebuilt from Kafka by the
+  :class:`~streams.rebuild.ReadModelGuard` task, with no operator.
 - a :class:`~streams.kit.ticker.Ticker` runs just after each whole second. It turns due
   instants into ticks on the case's own partition, so only the agent that owns a case ever
   changes it. After each rebalance the timers are re-armed from the table
@@ -20,16 +23,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import faust
-from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.engine import Engine
 from monitor.gctuning import tune_gc
 from monitor.readmodel import KnownCodes, ReadModel, queue_records
+from monitor.redisclient import connect
+from monitor.retry import Backoff, attempts
 from monitor.settings import Settings
 from monitor.snapshot import next_change_of
 from streams.kit.batches import by_partition, writing_for
@@ -38,7 +45,10 @@ from streams.kit.rebalance import install_seek_fixes, rearm_after_rebalance
 from streams.kit.tablestore import TableStore
 from streams.kit.ticker import Ticker
 from streams.kit.timers import Timers
+from streams.rebuild import ReadModelGuard
 from streams.tracker import Inbound, Outputs, Tracker
+
+log = logging.getLogger(__name__)
 
 # Messages are handled in batches: each case changed in a batch is stored, published and
 # projected once, and Redis gets one round trip per batch. A batch ends when it is full or
@@ -46,6 +56,11 @@ from streams.tracker import Inbound, Outputs, Tracker
 BATCH = 1_000
 BATCH_WAIT_S = 0.05
 PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default message.max.bytes (1 MiB)
+# A Redis that hangs (frozen, a network cut) fails a write after this long rather than never,
+# and the write is tried again after a wait of up to REDIS_BACKOFF's cap.
+REDIS_TIMEOUT_S = 10.0
+REDIS_BACKOFF = Backoff(base=0.2, cap=5.0)
+REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)  # worth waiting for
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -80,9 +95,8 @@ def create_app(settings: Settings) -> faust.App:
     config = settings.config_files().load()
     tracker = Tracker(Engine(config), store, settings.cached_cases)
     timers = Timers()
-    read_model = ReadModel(
-        Redis.from_url(settings.redis_url), settings.read_model_prefix, known=KnownCodes.of(config)
-    )
+    redis = connect(settings.redis_url, REDIS_TIMEOUT_S)
+    read_model = ReadModel(redis, settings.read_model_prefix, known=KnownCodes.of(config))
     publisher = BatchPublisher.of(app)
     changelog = TableChangelog(publisher, table)
     publish = publisher.publish
@@ -98,20 +112,36 @@ def create_app(settings: Settings) -> faust.App:
             delivered += await publish(settings.dlq_topic, partition, dead, headers)
             delivered += await publish(settings.alerts_topic, partition, out.alerts)
             delivered += await publish(settings.cases_topic, partition, out.cases)
+            delivered += await publish(settings.audit_topic, partition, out.audit)
             for case_id, due in out.arm:
                 timers.arm(partition, case_id, due)
         persisted = await changelog.publish(store.take_changes())
         # the read model is written here rather than by consuming redline-cases and
         # redline-alerts back: that cost a second pass through faust for every change (those
         # topics stay, for rebuilds and consumers)
-        async with read_model.batch() as batched:
-            for _, out in outputs:
-                await queue_records(batched, out.records)
-            await batched.record_events(record for _, out in outputs for record in out.feed)
+        await write_read_model(outputs)
         for deliveries in persisted.values():
             delivered += deliveries
         await asyncio.gather(*(delivery.future for delivery in delivered))
         changelog.mark_persisted(persisted)
+
+    async def write_read_model(outputs: Sequence[tuple[int, Outputs]]) -> None:
+        """The batch's records and feed health into Redis, however long Redis is away: the
+        batch is acknowledged only after this (every write is versioned or counted once per
+        batch, so writing the whole batch again is safe)."""
+        async for attempt in attempts(REDIS_BACKOFF):
+            try:
+                async with read_model.batch() as batched:
+                    for _, out in outputs:
+                        await queue_records(batched, out.records)
+                    await batched.record_events(record for _, out in outputs for record in out.feed)
+            except REDIS_AWAY as exc:
+                if attempt.number == 0:
+                    log.warning("Redis is away (%s): holding the batch until it is back", exc)
+                continue
+            if attempt.number > 0:
+                log.warning("Redis is back: the batch held %d attempts is written", attempt.number)
+            return
 
     topics = {
         settings.events_topic: Inbound.EVENT,
@@ -146,6 +176,7 @@ def create_app(settings: Settings) -> faust.App:
         await ticks.send(key=case_id.encode(), value=str(due).encode(), partition=partition)
 
     app.task(Ticker(timers, send_tick).run)
+    app.task(ReadModelGuard(settings, read_model).run)
     # after each rebalance: the timers of the partitions now owned, from the table; the
     # tracker's cached cases are reloaded (another worker may have changed them meanwhile)
     rearm_after_rebalance(app, settings.events_topic, timers, store, forget=tracker.forget_all)

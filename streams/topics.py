@@ -43,6 +43,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.alerts_topic, partitions, compacted=True),
         TopicSpec(settings.cases_topic, partitions, compacted=True),
         TopicSpec(settings.commands_topic, partitions),
+        TopicSpec(settings.audit_topic, partitions, compacted=True),
     ]
 
 

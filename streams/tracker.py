@@ -22,7 +22,14 @@ from monitor.caseview import alert_view, case_clocks, case_timeline, case_view, 
 from monitor.engine import Engine
 from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
 from monitor.readmodel import FeedRecord, TopicRecord
-from monitor.records import AlertRecord, CaseRecord, CommandRefused, SupervisorCommand, Version
+from monitor.records import (
+    AlertRecord,
+    AuditRecord,
+    CaseRecord,
+    CommandRefused,
+    SupervisorCommand,
+    Version,
+)
 from monitor.snapshot import dump_case, load_case
 
 log = logging.getLogger(__name__)
@@ -47,8 +54,8 @@ class Outputs:
     """What handling one message, or a batch of them, produced."""
 
     dead: list[DeadLetter] = field(default_factory=list)
-    # case views and alert changes, each with its case's version: written to the read model
-    # and published (``cases``, ``alerts``)
+    # case views and alert changes, each with its case's version, and the decisions applied:
+    # written to the read model and published (``cases``, ``alerts``, ``audit``)
     records: list[TopicRecord] = field(default_factory=list)
     feed: list[FeedRecord] = field(default_factory=list)
     arm: list[tuple[str, int | None]] = field(default_factory=list)  # case id, next change
@@ -65,6 +72,11 @@ class Outputs:
     def alerts(self) -> list[tuple[bytes, bytes]]:
         """The records for ``redline-alerts``: (alert id, alert JSON with its version)."""
         return [r.encode() for r in self.records if isinstance(r, AlertRecord)]
+
+    @property
+    def audit(self) -> list[tuple[bytes, bytes]]:
+        """The records for ``redline-audit``: (entry id, the decision as applied)."""
+        return [r.encode() for r in self.records if isinstance(r, AuditRecord)]
 
 
 class Inbound(Enum):
@@ -170,10 +182,13 @@ class Tracker:
             errors = [FieldError("case_id", "no such case on this partition")]
             out.dead.append(DeadLetter(key, value, errors))
             return
-        if self.engine.act(command.case_id, command.action()) is None:
+        alert = self.engine.act(command.case_id, command.action())
+        if alert is None:
             errors = [FieldError("alert_id", "not an alert of this case")]
             out.dead.append(DeadLetter(key, value, errors))
             return
+        # applied: the audit log has it from here, and only from here
+        out.records.append(AuditRecord.of(command, alert.kind.value))
         self._touch(out, case, case.take_changes())
 
     def _touch(self, out: Outputs, case: Case, changes: list[Alert]) -> None:

@@ -3,8 +3,9 @@
 The API never changes a case itself. A decision becomes a :class:`SupervisorCommand` on the
 commands topic, keyed by the case id, and the worker that owns the case applies it; the
 alert's status in the read model follows (``acknowledged``, or ``resolved`` with resolution
-``cancelled``). The answer is 202 once the broker has the command (acks=all) and the audit log
-has who, when and the note.
+``cancelled``), and the worker writes the audit log's entry (who, when, the note) as it applies
+the decision. The answer is 202 once the broker has the command (committed, acks=all), with the
+id the audit entry will have.
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
-from redis.asyncio import Redis
 
 from monitor.alert import AlertKind, AlertStatus
-from monitor.api.audit import append_audit, audit_stream
 from monitor.api.auth import Principal, Supervisor, Viewer
 from monitor.api.bodies import JsonBody
 from monitor.api.deps import (
     KafkaDep,
     ReadModelDep,
-    RedisDep,
     SettingsDep,
     kafka_refusal,
 )
@@ -35,7 +33,7 @@ from monitor.api.kafka import KafkaLink, KafkaUnavailable
 from monitor.api.params import DISPLAY_ZONE, LimitQuery, code_path, example_config, not_found
 from monitor.casetypes import Command
 from monitor.readmodel import ReadModel, View
-from monitor.records import SupervisorCommand
+from monitor.records import SupervisorCommand, new_command_id
 from monitor.settings import Settings
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -79,7 +77,7 @@ class CancelBody(BaseModel):
 
 
 class CommandAccepted(BaseModel):
-    """The decision is on the commands topic and in the audit log; the worker applies it."""
+    """The decision is on the commands topic; the worker applies it and audits it."""
 
     model_config = example_config(
         {
@@ -88,7 +86,7 @@ class CommandAccepted(BaseModel):
             "command": "ack",
             "by": "王主任",
             "at": "2026-09-28T10:05:00+08:00",
-            "audit_id": "1790000000000-0",
+            "audit_id": "01790000000-01a0c1bd7c000f3e9a1b2c4d",
         }
     )
 
@@ -97,7 +95,9 @@ class CommandAccepted(BaseModel):
     command: str
     by: str
     at: str
-    audit_id: str = Field(description="the entry in `GET /v1/audit`")
+    audit_id: str = Field(
+        description="the entry `GET /v1/audit` has once the worker applied the decision"
+    )
 
 
 class AlertList(BaseModel):
@@ -143,17 +143,16 @@ async def _visible_alerts(
 
 @dataclass(frozen=True, slots=True)
 class Decider:
-    """What a decision on an alert needs: who decides, the read model, Redis for the audit log,
-    the settings and the Kafka link that sends the command."""
+    """What a decision on an alert needs: who decides, the read model, the settings and the
+    Kafka link that sends the command."""
 
     principal: Principal
     read_model: ReadModel
-    redis: Redis
     settings: Settings
     kafka: KafkaLink
 
     async def decide(self, command: Command, alert_id: str, note: str) -> CommandAccepted:
-        """Send ``command`` on the alert to the worker, then audit it; 404, 409 or 503 if not."""
+        """Send ``command`` on the alert to the worker; 404, 409 or 503 if not."""
         principal, settings = self.principal, self.settings
         alert = await self.read_model.alert(alert_id)
         if alert is None or not principal.may_see(alert.get("center")):
@@ -165,44 +164,41 @@ class Decider:
                 detail=f"alert {alert_id!r} is already resolved "
                 f"({alert.get('resolution')} at {alert.get('resolved_at')}): nothing to decide",
             )
-        at = int(time.time())
-        record = SupervisorCommand(case_id, alert_id, command, at, principal.name, note)
-        key, value = record.encode()
-        try:
-            await self.kafka.send_all(settings.commands_topic, [(key, value)])
-        except KafkaUnavailable as failure:
-            # not applied (or not known to be), and nothing is in the audit log either: the
-            # same request again is the retry
-            raise kafka_refusal(settings, failure) from None
-        audit_id = await append_audit(
-            self.redis,
-            audit_stream(settings),
-            principal,
-            at,
-            command.value,
-            alert_id,
+        now_ms = time.time_ns() // 1_000_000
+        at = now_ms // 1000
+        record = SupervisorCommand(
             case_id,
-            str(alert.get("kind")),
+            alert_id,
+            command,
+            at,
+            principal.name,
             note,
+            command_id=new_command_id(now_ms),
+            token_id=principal.token_id,
         )
+        try:
+            await self.kafka.send_all(settings.commands_topic, [record.encode()])
+        except KafkaUnavailable as failure:
+            # not applied (or, for an unknown outcome, its audit entry shows when it was):
+            # the same request again is the retry
+            raise kafka_refusal(settings, failure) from None
         return CommandAccepted(
             alert_id=alert_id,
             case_id=case_id,
             command=command.value,
             by=principal.name,
             at=DISPLAY_ZONE.format(at),
-            audit_id=audit_id,
+            audit_id=record.audit_id,
         )
 
 
 async def _decider(
     principal: Supervisor,
     read_model: ReadModelDep,
-    redis: RedisDep,
     settings: SettingsDep,
     kafka: KafkaDep,
 ) -> Decider:
-    return Decider(principal, read_model, redis, settings, kafka)
+    return Decider(principal, read_model, settings, kafka)
 
 
 DeciderDep = Annotated[Decider, Depends(_decider)]  # role supervisor; 503 while Kafka is away

@@ -21,7 +21,6 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from monitor.api import examples, health, ingest, routers
@@ -31,6 +30,7 @@ from monitor.api.fanout import ChangeHub
 from monitor.api.kafka import KafkaLink
 from monitor.api.metrics import ApiMetrics, RequestMetrics
 from monitor.readmodel import ReadModel
+from monitor.redisclient import connect
 from monitor.retry import Backoff, attempts
 from monitor.settings import Settings
 
@@ -38,8 +38,11 @@ log = logging.getLogger("redline.api")
 
 DEV_INGEST_ID = "dev-ingest"
 DEV_SUPERVISOR_ID = "dev-supervisor"
-REDIS_CONNECT_TIMEOUT_S = 2.0  # a Redis that does not answer is an error, not a hang
+# a Redis that does not answer is a 503 after this long, not a hang; above the change feed's
+# blocking read (monitor.api.fanout.BLOCK_MS)
+REDIS_TIMEOUT_S = 5.0
 DEV_TOKENS_BACKOFF = Backoff(base=0.5, cap=2.0)  # until Redis takes them: up to 0.5 s, 1 s, 2 s
+DEV_TOKENS_EVERY_S = 2.0  # how often the dev tokens are looked for (and put back if gone)
 
 DESCRIPTION = """\
 Redline's HTTP API: window systems send events (`POST /v1/events`, integrator tokens);
@@ -59,7 +62,7 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S)
+        redis = connect(settings.redis_url, REDIS_TIMEOUT_S)
         kafka = KafkaLink(settings)
         tokens = TokenStore(redis, settings.auth_prefix)
         app.state.settings = settings
@@ -78,7 +81,7 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
         app.state.metrics = metrics
         kafka.start()
         changes.start()
-        registering = asyncio.create_task(_register_dev_tokens(tokens, settings))
+        registering = asyncio.create_task(_keep_dev_tokens(tokens, settings))
         try:
             yield
         finally:
@@ -111,9 +114,26 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
     return app
 
 
-async def _register_dev_tokens(tokens: TokenStore, settings: Settings) -> None:
-    """The tokens of ``make run`` (REDLINE_INGEST_TOKEN, REDLINE_SUPERVISOR_TOKEN), again
-    until Redis takes them."""
+async def _keep_dev_tokens(tokens: TokenStore, settings: Settings) -> None:
+    """The tokens of ``make run`` (REDLINE_INGEST_TOKEN, REDLINE_SUPERVISOR_TOKEN): registered
+    until Redis takes them, and again whenever they are gone (a Redis that lost its data)."""
+    wanted = _dev_tokens(settings)
+    if not wanted:
+        return
+    while True:
+        async for attempt in attempts(DEV_TOKENS_BACKOFF):
+            try:
+                for token_id, name, kind, role, secret in wanted:
+                    if await tokens.verify(secret) is None:
+                        await tokens.create(name, kind, role, token_id=token_id, secret=secret)
+                break
+            except (RedisError, OSError) as exc:
+                if attempt.number == 0:
+                    log.warning("Redis: dev tokens not registered yet (%s)", type(exc).__name__)
+        await asyncio.sleep(DEV_TOKENS_EVERY_S)
+
+
+def _dev_tokens(settings: Settings) -> list[tuple[str, str, str, Role | None, str]]:
     wanted: list[tuple[str, str, str, Role | None, str]] = []
     if settings.ingest_token is not None:
         wanted.append(
@@ -135,14 +155,7 @@ async def _register_dev_tokens(tokens: TokenStore, settings: Settings) -> None:
                 settings.supervisor_token.get_secret_value(),
             )
         )
-    async for attempt in attempts(DEV_TOKENS_BACKOFF):
-        try:
-            for token_id, name, kind, role, secret in wanted:
-                await tokens.create(name, kind, role, token_id=token_id, secret=secret)
-            return
-        except (RedisError, OSError) as exc:
-            if attempt.number == 0:
-                log.warning("Redis: dev tokens not registered yet (%s)", type(exc).__name__)
+    return wanted
 
 
 async def _field_problems(_: Request, exc: Exception) -> JSONResponse:

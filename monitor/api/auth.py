@@ -189,6 +189,10 @@ class TokenStore:
         await self._buckets.forget(token_id)
         return True
 
+    async def live(self) -> int:
+        """How many tokens are live (issued and not revoked)."""
+        return int(await self.redis.hlen(self._key("digest")))
+
     async def list(self) -> list[Principal]:
         """Every token, revoked ones included, by creation time: never a secret nor a hash."""
         raw = await self.redis.hvals(self._key("tokens"))

@@ -35,7 +35,7 @@ from monitor.retry import Backoff
 log = logging.getLogger("redline.api")
 
 BATCH: Final = 500  # change entries read at a time
-BLOCK_MS: Final = 1_000  # under redis-py's 5 s socket timeout
+BLOCK_MS: Final = 1_000  # under the API's Redis socket timeout (app.REDIS_TIMEOUT_S)
 QUEUE: Final = 2_000  # changes a subscriber may fall behind before it is dropped
 READ_BACKOFF: Final = Backoff(base=0.2, cap=2.0)  # while Redis is away
 

@@ -1,10 +1,12 @@
-"""Probes and metrics: ``/healthz`` (the process answers), ``/readyz`` (Kafka and Redis are
-reachable) and ``/metrics`` (Prometheus text format). No token: orchestrators and Prometheus
-call them, and they say nothing about a case."""
+"""Probes and metrics: ``/healthz`` (the process answers), ``/readyz`` (the process can do its
+job: take events into Kafka, authenticate, write and read Redis) and ``/metrics`` (Prometheus
+text format). No token: orchestrators and Prometheus call them, and they say nothing about a
+case."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -28,20 +30,29 @@ async def healthz() -> dict[str, str]:
 
 _READY_EXAMPLES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "Kafka and Redis are reachable",
+        "description": "Kafka takes events, Redis is written and read, tokens can be checked",
         "content": {
             "application/json": {
-                "example": {"status": "ready", "checks": {"kafka": "ok", "redis": "ok"}}
+                "example": {
+                    "status": "ready",
+                    "checks": {"kafka": "ok", "redis": "ok", "auth": "ok"},
+                    "read_model": "whole",
+                }
             }
         },
     },
     503: {
-        "description": "Kafka or Redis is not reachable; `checks` says which",
+        "description": "something this process needs is not there; `checks` says what",
         "content": {
             "application/json": {
                 "example": {
                     "status": "not ready",
-                    "checks": {"kafka": "down: not connected to 127.0.0.1:9092", "redis": "ok"},
+                    "checks": {
+                        "kafka": "ok",
+                        "redis": "ok",
+                        "auth": "down: no live API token in Redis (did it lose its data?)",
+                    },
+                    "read_model": "not whole: a worker is rebuilding it from Kafka",
                 }
             }
         },
@@ -49,15 +60,22 @@ _READY_EXAMPLES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/readyz", summary="Kafka and Redis are reachable", responses=_READY_EXAMPLES)
+@router.get("/readyz", summary="The process can do its job", responses=_READY_EXAMPLES)
 async def readyz(request: Request) -> JSONResponse:
-    """200 when this process can take events (Kafka) and answer queries (Redis), else 503
-    naming what is down."""
-    kafka, redis = await asyncio.gather(_kafka(request), _redis(request))
-    checks = {"kafka": kafka, "redis": redis}
+    """200 when this process can take events (Kafka), write and read Redis, and authenticate
+    (live tokens in Redis), else 503 naming what is missing. ``read_model`` says whether the
+    read model is whole or still to be rebuilt from Kafka (a worker does it, moments after a
+    Redis loss or the first start): the API answers meanwhile (ingestion is unaffected, reads
+    may miss cases until it is done), so it does not decide readiness."""
+    kafka, (redis, auth, whole) = await asyncio.gather(_kafka(request), _redis(request))
+    checks = {"kafka": kafka, "redis": redis, "auth": auth}
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
+        {
+            "status": "ready" if ready else "not ready",
+            "checks": checks,
+            "read_model": whole,
+        },
         status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
     )
 
@@ -67,13 +85,29 @@ async def _kafka(request: Request) -> str:
     return "ok" if problem is None else f"down: {problem}"
 
 
-async def _redis(request: Request) -> str:
+async def _redis(request: Request) -> tuple[str, str, str]:
+    """Redis written and read back, the tokens there, the read model whole: each a word."""
+    state = request.app.state
+    probe, nonce = (
+        state.settings.auth_prefix + "ready:" + state.settings.api_instance,
+        secrets.token_hex(8),
+    )
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_S):
-            await request.app.state.redis.ping()
+            await state.redis.set(probe, nonce, ex=60)
+            if _text(await state.redis.get(probe)) != nonce:
+                return "down: a value written was not read back", "unknown", "unknown"
+            live = await state.tokens.live()
+            whole = await state.read_model.is_built()
     except (RedisError, OSError, TimeoutError) as exc:
-        return f"down: {type(exc).__name__}: {exc}" if str(exc) else "down: no answer"
-    return "ok"
+        down = f"down: {type(exc).__name__}: {exc}" if str(exc) else "down: no answer"
+        return down, "unknown", "unknown"
+    auth = "ok" if live else "down: no live API token in Redis (did it lose its data?)"
+    return "ok", auth, "whole" if whole else "not whole: a worker is rebuilding it from Kafka"
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 @router.get(

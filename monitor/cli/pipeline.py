@@ -46,13 +46,13 @@ def worker_command(
 
 
 def rebuild_readmodel_command() -> None:
-    """Empty the Redis read model and rebuild it from the cases and alerts topics."""
+    """Empty the Redis read model and rebuild it from the cases, alerts and audit topics."""
     import asyncio
 
     from streams.rebuild import rebuild_read_model
 
     done = asyncio.run(rebuild_read_model(env_settings()))
     typer.echo(
-        f"deleted {done.deleted_keys} keys; projected {done.cases} case records and "
-        f"{done.alerts} alert records"
+        f"deleted {done.deleted_keys} keys; projected {done.cases} case, {done.alerts} alert "
+        f"and {done.audit} audit records in {done.seconds:.1f} s"
     )

@@ -1,14 +1,14 @@
 """Topic records into the read model: what the worker writes after each batch, and what
-``rebuild-readmodel`` writes from the compacted cases and alerts topics."""
+``rebuild-readmodel`` writes from the compacted cases, alerts and audit topics."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from monitor.readmodel.store import ReadModel
-from monitor.records import AlertRecord, CaseRecord
+from monitor.records import AlertRecord, AuditRecord, CaseRecord
 
-TopicRecord = CaseRecord | AlertRecord
+TopicRecord = CaseRecord | AlertRecord | AuditRecord
 
 
 async def project_records(read_model: ReadModel, records: Sequence[TopicRecord]) -> None:
@@ -28,6 +28,8 @@ async def queue_records(batched: ReadModel, records: Sequence[TopicRecord]) -> N
             known_case = cases.get(record.case_id)
             if known_case is None or known_case.version < record.version:
                 cases[record.case_id] = record
+        elif isinstance(record, AuditRecord):
+            await batched.write_audit(record.id, record.encode()[1])
         else:
             known_alert = alerts.get(record.id)
             if known_alert is None or known_alert.version < record.version:

@@ -150,3 +150,13 @@ for i = buckets_end, #ARGV, 2 do
 end
 return 1
 """
+
+
+# One applied decision into the audit log, once: KEYS = the log's index (a sorted set whose
+# members are entry ids, all at score 0, so that they sort by id: by the decision's instant),
+# its entries (a hash, entry id -> JSON); ARGV = entry id, JSON. A redelivered copy is a no-op.
+WRITE_AUDIT = """
+if redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+"""

@@ -88,6 +88,7 @@ class ReadModel:
         self._write_case = redis.register_script(scripts.WRITE_CASE)
         self._write_alerts = redis.register_script(scripts.WRITE_ALERTS)
         self._record_events = redis.register_script(scripts.RECORD_EVENTS)
+        self._write_audit = redis.register_script(scripts.WRITE_AUDIT)
         self._client: Pipeline | None = None  # set on the copies batch() hands out
 
     @asynccontextmanager
@@ -160,10 +161,56 @@ class ReadModel:
             args = [self.prefix, source, *tally.args()]
             await self._record_events(client=self._client, keys=[], args=args)
 
+    async def write_audit(self, entry_id: str, entry: bytes) -> None:
+        """Add one applied decision to the audit log (JSON ``entry``), once: a copy of an
+        entry already there changes nothing."""
+        await self._write_audit(
+            client=self._client,
+            keys=[self.key("audit"), self.key("audit", "entries")],
+            args=[entry_id, entry],
+        )
+
+    # -- whole: what a rebuild needs -----------------------------------------------------------
+
+    async def is_built(self) -> bool:
+        """Whether the read model holds what the topics hold: a rebuild (or the first start on
+        an empty store) marks it so. False after Redis lost its data: the marker went with
+        it, which is how a loss is detected rather than assumed."""
+        return bool(await self.redis.exists(self.key("built")))
+
+    async def built_at(self) -> str | None:
+        """What the marker says (when and by whom the read model was last made whole)."""
+        raw = await self.redis.get(self.key("built"))
+        return None if raw is None else _text(raw)
+
+    async def mark_built(self, note: str) -> None:
+        """Mark the read model whole (after a rebuild), with a note for operators."""
+        await self.redis.set(self.key("built"), note)
+
+    async def lock_rebuild(self, holder: str, ttl_s: float) -> bool:
+        """Take (or, for its holder, extend) the one rebuild lock for ``ttl_s``; False while
+        another holds it. A holder that dies frees it when the lock expires."""
+        key, ttl_ms = self.key("rebuilding"), int(ttl_s * 1000)
+        if await self.redis.set(key, holder, nx=True, px=ttl_ms):
+            return True
+        if _text(await self.redis.get(key) or b"") == holder:
+            return bool(await self.redis.set(key, holder, xx=True, px=ttl_ms))
+        return False
+
+    async def unlock_rebuild(self, holder: str) -> None:
+        """Give the lock back if ``holder`` still holds it."""
+        key = self.key("rebuilding")
+        if _text(await self.redis.get(key) or b"") == holder:
+            await self.redis.delete(key)
+
     async def flush(self) -> int:
-        """Delete every key under the prefix (before a rebuild); the number deleted."""
+        """Delete every key under the prefix (before a rebuild) but the rebuild lock; the
+        number deleted."""
         deleted, batch = 0, []
+        lock = self.key("rebuilding").encode()
         async for name in self.redis.scan_iter(match=_glob_escape(self.prefix) + "*", count=1000):
+            if name == lock:
+                continue
             batch.append(name)
             if len(batch) >= 500:
                 deleted += await self.redis.unlink(*batch)
@@ -413,6 +460,21 @@ class ReadModel:
         ]
 
     # -- what the gauges read at scrape time ----------------------------------------------
+
+    async def audit_entries(self, before: str | None, limit: int) -> tuple[list[View], bool]:
+        """Audit entries, newest first: ``limit`` of them older than the entry ``before`` (or
+        the newest), and whether older ones remain."""
+        newest = "+" if before is None else "(" + before
+        ids = cast(
+            list[bytes],
+            await self.redis.zrange(
+                self.key("audit"), newest, "-", desc=True, bylex=True, offset=0, num=limit + 1
+            ),
+        )
+        if not ids:
+            return [], False
+        found = await self.redis.hmget(self.key("audit", "entries"), ids[:limit])
+        return [_loads(raw) for raw in found if raw is not None], len(ids) > limit
 
     async def open_alert_counts(self) -> dict[tuple[str, str], int]:
         """Alerts waiting for action, by (kind, status), every pair present (zero or more)."""

@@ -13,10 +13,11 @@ do_install() {
 
 do_start() {
   need redis-server
-  # In the foreground (no --daemonize) so that launch() owns the pid. No snapshots: the data
-  # is scratch; protected mode is moot when bound to loopback only.
+  # In the foreground (no --daemonize) so that launch() owns the pid. The append-only file as
+  # in compose (fsync every second), so that a restart keeps tokens, idempotency records and
+  # the read model; no RDB snapshots besides. Protected mode is moot when bound to loopback.
   launch redis-server --port "$PORT" --bind 127.0.0.1 --protected-mode no \
-    --dir "$RUN_DIR" --save "" --appendonly no --daemonize no
+    --dir "$RUN_DIR" --save "" --appendonly yes --appendfsync everysec --daemonize no
 }
 
 answering() { [ "$(redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null)" = PONG ]; }

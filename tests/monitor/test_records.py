@@ -16,7 +16,16 @@ from monitor.alert import AlertKind, AlertStatus, Resolution
 from monitor.casetypes import Command
 from monitor.config import ConfigFiles
 from monitor.engine import Engine
-from monitor.records import AlertRecord, CaseRecord, RecordError, SupervisorCommand, Version
+from monitor.records import (
+    AUDIT_ID,
+    AlertRecord,
+    AuditRecord,
+    CaseRecord,
+    CommandRefused,
+    RecordError,
+    SupervisorCommand,
+    Version,
+)
 from monitor.timeutil import parse_instant
 from streams.tracker import Tracker
 
@@ -141,6 +150,75 @@ def test_the_worker_publishes_routing_fields_with_each_alert() -> None:
 
 
 def test_a_supervisor_command_decodes_to_itself() -> None:
-    command = SupervisorCommand("C-1", "a1", Command.CANCEL, 1_760_000_000, "王五", "撤回")
+    command = SupervisorCommand(
+        "C-1",
+        "a1",
+        Command.CANCEL,
+        1_760_000_000,
+        "王五",
+        "撤回",
+        "0123456789abcdef01234567",
+        "tok_1",
+    )
     key, value = command.encode()
     assert key == b"C-1" and SupervisorCommand.decode(value) == command
+    assert command.audit_id == "01760000000-0123456789abcdef01234567"
+
+
+# a command as the API sent it before commands had ids
+BEFORE_IDS = (
+    b'{"case_id":"C-1","alert_id":"a1","command":"ack","at":1760000000,"by":"\xe7\x8e\x8b",'
+    b'"note":""}'
+)
+
+
+def test_a_command_from_before_ids_gets_one_of_its_content() -> None:
+    first, again = SupervisorCommand.decode(BEFORE_IDS), SupervisorCommand.decode(BEFORE_IDS)
+    other = SupervisorCommand.decode(BEFORE_IDS.replace(b'"note":""', b'"note":"x"'))
+    assert first.command_id == again.command_id != other.command_id
+    assert AUDIT_ID.match(first.audit_id) and first.token_id == ""
+
+
+def test_a_malformed_command_id_is_refused_by_name() -> None:
+    bad = BEFORE_IDS.replace(b'"note":""', b'"note":"","command_id":"NOT-HEX"')
+    with pytest.raises(CommandRefused, match="command_id: must be 24 lowercase hex digits"):
+        SupervisorCommand.decode(bad)
+
+
+@given(
+    st.integers(0, 99_999_999_999),
+    st.text(max_size=20),
+    st.text(max_size=200),
+    st.sampled_from(Command),
+)
+def test_an_audit_record_decodes_to_itself(at: int, by: str, note: str, command: Command) -> None:
+    decided = SupervisorCommand(
+        "C-1", "a1", command, at, by, note, "00ff00ff00ff00ff00ff00ff", "tok_x"
+    )
+    record = AuditRecord.of(decided, "deadline_overdue")
+    key, value = record.encode()
+    assert key == decided.audit_id.encode() and AuditRecord.decode(value) == record
+
+
+def test_audit_ids_sort_as_the_decisions_were_made() -> None:
+    ids = [
+        SupervisorCommand("C", "a", Command.ACKNOWLEDGE, at, "", "", cid).audit_id
+        for at, cid in [(9, "f" * 24), (1_000_000_000, "0" * 24), (10, "0" * 24)]
+    ]
+    assert sorted(ids) == [ids[0], ids[2], ids[1]]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"id": "1-2"}, "redline-audit id: must be"),
+        ({"at": "noon"}, "redline-audit at: must be epoch seconds"),
+        ({"command": "close"}, "redline-audit command: must be 'ack' or 'cancel'"),
+        ({"note": None}, "redline-audit note: must be a string"),
+    ],
+)
+def test_a_bad_audit_record_names_its_field(change: dict[str, Any], message: str) -> None:
+    decided = SupervisorCommand("C-1", "a1", Command.ACKNOWLEDGE, 5, "王", "", "0" * 24)
+    fields = AuditRecord.of(decided, "deadline_overdue").fields() | change
+    with pytest.raises(RecordError, match=re.escape(message)):
+        AuditRecord.decode(json.dumps(fields).encode())

@@ -11,7 +11,7 @@ import pytest
 from monitor.casetypes import Command
 from monitor.config import ConfigFiles
 from monitor.engine import Engine
-from monitor.records import SupervisorCommand
+from monitor.records import AuditRecord, SupervisorCommand
 from monitor.timeutil import parse_instant
 from streams.tracker import REASON_HEADER, Inbound, Tracker
 
@@ -217,6 +217,27 @@ def test_a_supervisor_acknowledges_then_cancels_an_alert(tracker: Tracker) -> No
     )
     (record,) = (json.loads(v) for _, v in out.alerts)
     assert (record["status"], record["resolution"]) == ("resolved", "cancelled")
+
+
+def test_each_applied_decision_has_one_audit_record_and_a_refused_one_none(
+    tracker: Tracker,
+) -> None:
+    ((_, warning_at),) = tracker.on_event(b"C-1", ACCEPTED, ARRIVED).arm
+    out = tracker.on_tick("C-1", warning_at)
+    ((alert_id, _),) = out.alerts
+    ack = command("ack", alert_id.decode(), "2026-10-10T09:00:00+08:00", "已电话督办")
+    (audit,) = tracker.on_command(b"C-1", ack).audit
+    entry = AuditRecord.decode(audit[1])
+    assert audit[0] == entry.id.encode() == SupervisorCommand.decode(ack).audit_id.encode()
+    assert (entry.command, entry.note, entry.by) == (
+        Command.ACKNOWLEDGE,
+        "已电话督办",
+        "li.supervisor",
+    )
+    assert entry.kind == json.loads(out.alerts[0][1])["kind"] and entry.case_id == "C-1"
+    refused = command("cancel", "no-such-alert", "2026-10-10T09:05:00+08:00", "误报")
+    out = tracker.on_command(b"C-1", refused)
+    assert out.dead and not out.audit
 
 
 @pytest.mark.parametrize(

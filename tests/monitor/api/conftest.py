@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from apistack import ApiStack
-from readkit import token_store
+from readkit import read_model_whole, token_store
 from redis.asyncio import Redis
 
 from bench.processes import ApiProcess, WorkerProcess, dev_secret
-from bench.runs import api_settings, isolated_settings
+from bench.runs import api_settings, forget_run, isolated_settings
 from monitor.api.auth import Role, TokenStore
 from monitor.readmodel import ReadModel
 from streams.topics import ensure_topics
@@ -43,15 +43,13 @@ async def api_stack(
             "test viewer", "person", Role.VIEWER
         )
         await api.wait_until(200, "/readyz")
+        await read_model_whole(api.base_url)  # the worker's guard made it so
         yield ApiStack(api.base_url, settings, ingest, supervisor, viewer, api.log_path)
     finally:
         api.stop()
         worker.stop()
-        await ReadModel(redis, settings.read_model_prefix).flush()
-        for prefix in (settings.auth_prefix, settings.ingest_prefix):
-            async for key in redis.scan_iter(match=prefix + "*", count=1000):
-                await redis.unlink(key)
         await redis.aclose()
+        await forget_run(settings)
 
 
 @pytest.fixture

@@ -110,3 +110,14 @@ async def api_with(
             yield client
     finally:
         api.stop()
+
+
+async def read_model_whole(base_url: str) -> Json:
+    """``/readyz``, once it says the read model is whole (a worker rebuilt it from Kafka)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+
+        async def whole() -> Json | None:
+            ready: Json = (await client.get("/readyz")).json()
+            return ready if ready.get("read_model") == "whole" else None
+
+        return await eventually(whole)

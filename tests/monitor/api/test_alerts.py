@@ -9,12 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from apistack import ApiStack
 from events import event, now
 from readkit import Json, api_with, case_when, get_json, post_events, refused_fields, token_store
 
 from bench.processes import free_port
 from monitor.api.auth import Principal, Role
+from monitor.casetypes import Command
+from monitor.records import SupervisorCommand, new_command_id
 from monitor.timeutil import parse_instant
 from tests.stack import eventually
 
@@ -114,8 +117,12 @@ class Desk:
         return entries
 
     async def audited(self, audit_id: str) -> Json:
-        """The audit log's entry ``audit_id``."""
-        return next(entry for entry in await self.audit() if entry["id"] == audit_id)
+        """The audit log's entry ``audit_id``, once the worker applied its decision."""
+
+        async def entry() -> Json | None:
+            return next((e for e in await self.audit() if e["id"] == audit_id), None)
+
+        return await eventually(entry)
 
 
 @pytest.fixture
@@ -172,6 +179,31 @@ async def test_a_cancel_needs_a_reason_and_resolves_the_alert_cancelled(desk: De
         again = await desk.decide(alert_id, command, {"note": "again"})
         assert again.status_code == 409, again.text
         assert "already resolved" in again.json()["detail"]
+
+
+async def test_a_decision_the_worker_refuses_has_no_audit_entry(desk: Desk) -> None:
+    # straight onto the commands topic, as only the API should write it: a command for an alert
+    # the case does not have, then a good one for the same case (so on the same partition,
+    # applied after the first was handled)
+    stack = desk.stack
+    alert_id = desk.overdue["AL-BOTH"]
+    at = time.time_ns() // 1_000_000
+    wrong, right = (
+        SupervisorCommand(
+            "AL-BOTH", target, Command.ACKNOWLEDGE, at // 1000, "tester", "", new_command_id(at)
+        )
+        for target in ("0123456789abcdef0123", alert_id)
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for command in (wrong, right):
+            key, value = command.encode()
+            await producer.send_and_wait(stack.settings.commands_topic, value, key=key)
+    finally:
+        await producer.stop()
+    await desk.audited(right.audit_id)
+    assert wrong.audit_id not in {entry["id"] for entry in await desk.audit()}
 
 
 async def test_an_alert_acknowledged_then_cancelled(desk: Desk) -> None:
@@ -262,8 +294,9 @@ async def test_the_list_filters_and_rejects_unknown_values(
 
 
 async def test_the_audit_log_pages_back_newest_first(desk: Desk) -> None:
-    await desk.decide(desk.overdue["AL-ACK"], "ack", {"note": "1"})
-    await desk.decide(desk.overdue["AL-ACK"], "ack", {"note": "2"})
+    for note in ("1", "2"):
+        answer = await desk.decide(desk.overdue["AL-ACK"], "ack", {"note": note})
+        await desk.audited(answer.json()["audit_id"])
     admin = desk.people.admin
     ids, before = [], None
     for _ in range(3):
@@ -273,8 +306,8 @@ async def test_the_audit_log_pages_back_newest_first(desk: Desk) -> None:
         ids.append(entry["id"])
         before = page["next_before"]
     assert len(set(ids)) == 3
-    assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))), reverse=True)
-    for before in ("'; DROP", "18446744073709551616-0"):  # the second: past Redis's ids
+    assert ids == sorted(ids, reverse=True)
+    for before in ("'; DROP", "1790000000000-0", "01790000000-" + "0" * 23):  # the old shape too
         refused = await refused_fields(desk.http, "/v1/audit", admin, {"before": before}, 400)
         assert refused[0] == "before"
 

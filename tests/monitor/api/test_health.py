@@ -75,7 +75,11 @@ async def test_probes_answer_on_a_healthy_stack(http: httpx.AsyncClient) -> None
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     ready = await http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"kafka": "ok", "redis": "ok"}}
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"kafka": "ok", "redis": "ok", "auth": "ok"},
+        "read_model": "whole",
+    }
 
 
 async def test_the_gauges_follow_the_read_model(

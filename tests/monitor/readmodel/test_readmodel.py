@@ -11,7 +11,7 @@ import itertools
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -224,20 +224,6 @@ async def dump(redis: Redis, prefix: str) -> dict[str, Any]:
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def model(redis: Redis) -> AsyncIterator[ReadModel]:
-    read_model = ReadModel(redis, prefix=f"test:{uuid.uuid4().hex}:")
-    yield read_model
-    await read_model.flush()
 
 
 def unique_prefix() -> str:
