@@ -40,8 +40,9 @@ from monitor.retry import Backoff, attempts
 from monitor.settings import Settings
 from monitor.snapshot import next_change_of
 from streams.kit.batches import by_partition, writing_for
+from streams.kit.handled import HandledEvents
 from streams.kit.publisher import BatchPublisher, Delivery, TableChangelog
-from streams.kit.rebalance import install_seek_fixes, rearm_after_rebalance
+from streams.kit.rebalance import install_seek_fixes, owned_partitions, rearm_after_rebalance
 from streams.kit.tablestore import TableStore
 from streams.kit.ticker import Ticker
 from streams.kit.timers import Timers
@@ -61,6 +62,7 @@ PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default message.max.byte
 REDIS_TIMEOUT_S = 10.0
 REDIS_BACKOFF = Backoff(base=0.2, cap=5.0)
 REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)  # worth waiting for
+HANDLED_WAIT_S = 2.0  # a rebalance waits this long at most for the handled offsets
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -124,6 +126,15 @@ def create_app(settings: Settings) -> faust.App:
             delivered += deliveries
         await asyncio.gather(*(delivery.future for delivery in delivered))
         changelog.mark_persisted(persisted)
+        await mark_handled(handled.take_batch())  # after the dead letters are confirmed
+
+    async def mark_handled(offsets: dict[int, int]) -> None:
+        """Best effort: a worker that cannot store them only risks counting those events
+        again, should another take their partitions before the next batch stores more."""
+        try:
+            await read_model.mark_handled(offsets)
+        except REDIS_AWAY as exc:
+            log.info("handled offsets not stored (%s); the next batch stores them", exc)
 
     async def write_read_model(outputs: Sequence[tuple[int, Outputs]]) -> None:
         """The batch's records and feed health into Redis, however long Redis is away: the
@@ -149,14 +160,12 @@ def create_app(settings: Settings) -> faust.App:
         settings.commands_topic: Inbound.COMMAND,
     }
 
-    handled_upto: dict[int, int] = {}  # events partition -> the highest offset handled here
+    handled = HandledEvents()  # events already answered for, here or by a worker before
 
     def inbound_of(message: Any) -> Inbound:
         kind = topics[message.topic]
-        if kind is Inbound.EVENT:
-            if message.offset <= handled_upto.get(message.partition, -1):
-                return Inbound.EVENT_AGAIN
-            handled_upto[message.partition] = message.offset
+        if kind is Inbound.EVENT and handled.seen(message.partition, message.offset):
+            return Inbound.EVENT_AGAIN
         return kind
 
     @app.agent(inbound)
@@ -180,4 +189,15 @@ def create_app(settings: Settings) -> faust.App:
     # after each rebalance: the timers of the partitions now owned, from the table; the
     # tracker's cached cases are reloaded (another worker may have changed them meanwhile)
     rearm_after_rebalance(app, settings.events_topic, timers, store, forget=tracker.forget_all)
+
+    async def adopt_handled(sender: Any, *_: Any, **__: Any) -> None:
+        """Before the streams resume: what the partitions' earlier owners answered for."""
+        owned = owned_partitions(app, settings.events_topic)
+        try:
+            async with asyncio.timeout(HANDLED_WAIT_S):
+                handled.adopt(await read_model.handled_upto(owned))
+        except (*REDIS_AWAY, TimeoutError) as exc:
+            log.warning("handled offsets not read (%s): some events may count twice", exc)
+
+    app.on_rebalance_complete.connect(adopt_handled)  # type: ignore[arg-type]
     return app

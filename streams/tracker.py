@@ -83,9 +83,10 @@ class Inbound(Enum):
     """The topics the tracker reads, all keyed by case id and co-partitioned."""
 
     EVENT = "event"
-    # an events record this worker already handled, read again after a rebalance's seek:
-    # applied (the engine ignores it as a duplicate), but its per-record outputs (the feed
-    # health count, a dead letter) are not made a second time
+    # an events record already handled, by this worker or by the one that had its partition
+    # before (streams.kit.handled), read again after a rebalance: applied (the engine ignores
+    # it as a duplicate), but its per-record outputs (the feed health count, a dead letter) are
+    # not made a second time
     EVENT_AGAIN = "event again"
     TICK = "tick"
     COMMAND = "command"

@@ -160,3 +160,15 @@ if redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[1]) == 1 then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 end
 """
+
+
+# The events offsets whose outputs are out, per partition (streams.kit.handled): KEYS = the hash
+# (partition -> offset); ARGV = partition, offset, partition, offset, ... Each only ever rises.
+MARK_HANDLED = """
+for i = 1, #ARGV, 2 do
+  local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]))
+  if current == nil or tonumber(ARGV[i + 1]) > current then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+"""

@@ -89,6 +89,7 @@ class ReadModel:
         self._write_alerts = redis.register_script(scripts.WRITE_ALERTS)
         self._record_events = redis.register_script(scripts.RECORD_EVENTS)
         self._write_audit = redis.register_script(scripts.WRITE_AUDIT)
+        self._mark_handled = redis.register_script(scripts.MARK_HANDLED)
         self._client: Pipeline | None = None  # set on the copies batch() hands out
 
     @asynccontextmanager
@@ -169,6 +170,21 @@ class ReadModel:
             keys=[self.key("audit"), self.key("audit", "entries")],
             args=[entry_id, entry],
         )
+
+    async def mark_handled(self, offsets: dict[int, int]) -> None:
+        """Store, per events partition, the highest offset whose feed health and dead letters
+        are out (``streams.kit.handled``); a lower value than the stored one changes nothing."""
+        if offsets:
+            args = [n for partition, offset in offsets.items() for n in (partition, offset)]
+            await self._mark_handled(keys=[self.key("feed", "handled")], args=args)
+
+    async def handled_upto(self, partitions: Collection[int]) -> dict[int, int]:
+        """The stored offsets of those partitions that have one."""
+        if not partitions:
+            return {}
+        wanted = sorted(partitions)
+        found = await self.redis.hmget(self.key("feed", "handled"), [str(p) for p in wanted])
+        return {p: int(raw) for p, raw in zip(wanted, found, strict=True) if raw is not None}
 
     # -- whole: what a rebuild needs -----------------------------------------------------------
 

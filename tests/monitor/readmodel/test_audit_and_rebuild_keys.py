@@ -1,5 +1,6 @@
 """The audit log and the rebuild's own keys in the read model, against the real Redis: entries
-written once whatever the redeliveries, paged newest first; the marker, and one rebuild lock."""
+written once whatever the redeliveries, paged newest first; the marker, one rebuild lock, and
+the events offsets answered for."""
 
 from __future__ import annotations
 
@@ -77,3 +78,10 @@ async def test_one_holder_of_the_rebuild_lock_at_a_time(model: ReadModel, redis:
     assert await model.lock_rebuild("worker-2", 0.05)
     # a holder that died frees it when the lock lapses
     assert await redis.pttl(model.key("rebuilding")) <= 50
+
+
+async def test_handled_offsets_only_rise(model: ReadModel) -> None:
+    await model.mark_handled({0: 10, 1: 3})
+    await model.mark_handled({0: 7, 2: 0})  # a zombie worker's older batch changes nothing
+    assert await model.handled_upto({0, 1, 2, 3}) == {0: 10, 1: 3, 2: 0}
+    assert await model.handled_upto(set()) == {}
