@@ -97,15 +97,20 @@ async def check_cases(
             offer.refuse(refusal)
 
 
-async def claim_new(offers: list[Offer], ledger: IdempotencyLedger) -> None:
-    """Claim the events still pending, in one atomic step: what another request accepted, has
-    in flight or left unknown makes this one a duplicate, or a conflict when the content
-    differs."""
+async def claim_new(offers: list[Offer], ledger: IdempotencyLedger) -> list[Offer]:
+    """Claim the events still pending, in one atomic step: what another request accepted or
+    left unknown makes this one a duplicate, or a conflict when the content differs. Returns
+    the events another request has *in flight*: nothing can be said of them yet (that request
+    may still fail, and its claim then goes), so the caller answers 503 for the whole request,
+    never a "duplicate" that might turn out false."""
     pending = [offer for offer in offers if offer.pending and offer.event is not None]
     claims = await ledger.claim([(offer.key(), offer.content) for offer in pending])
+    in_flight: list[Offer] = []
     for offer, claim in zip(pending, claims, strict=True):
         if claim.held is None:
             offer.claimed = True
+        elif claim.held is Held.IN_FLIGHT:
+            in_flight.append(offer)
         elif claim.held is Held.UNKNOWN:  # same content would have claimed it again
             offer.refuse(
                 FieldError(
@@ -116,8 +121,8 @@ async def claim_new(offers: list[Offer], ledger: IdempotencyLedger) -> None:
                 )
             )
         else:
-            where = "an earlier request" if claim.held is Held.ACCEPTED else "a request in flight"
-            _repeat(offer, claim.content, where)
+            _repeat(offer, claim.content, "an earlier request")
+    return in_flight
 
 
 def deduplicate_within(offers: list[Offer]) -> None:

@@ -45,7 +45,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.background import BackgroundTask
@@ -144,8 +144,11 @@ async def post_events(
         validate(offer, principal)
     await check_cases(offers, principal, read_model, config.centers)
     deduplicate_within(offers)
-    await claim_new(offers, ledger)
+    in_flight = await claim_new(offers, ledger)
     new = [offer for offer in offers if offer.pending and offer.claimed]
+    if in_flight:
+        await _settle(ledger.release, [(offer.key(), offer.content) for offer in new])
+        raise _in_flight(in_flight, settings)
     if new:
         await _produce(new, ledger, kafka, settings)
     reply = answer(offers)
@@ -157,6 +160,19 @@ async def post_events(
         else status.HTTP_202_ACCEPTED,
         # feed health after the answer: the caller does not wait for the bookkeeping
         background=BackgroundTask(_count_in_feed_health, offers, principal, read_model, arrived_at),
+    )
+
+
+def _in_flight(offers: list[Offer], settings: Settings) -> HTTPException:
+    """503 for a request some of whose events another request is writing right now."""
+    ids = ", ".join(repr(offer.event_id()) for offer in offers[:5])
+    more = f" and {len(offers) - 5} more" if len(offers) > 5 else ""
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail=f"event {ids}{more} is being written by another request right now: nothing of "
+        "this request was applied; send it again after Retry-After seconds (it is then "
+        "answered as that request ended: duplicate, or taken again if that one failed)",
+        headers={"Retry-After": str(settings.api_retry_after_s)},
     )
 
 

@@ -16,6 +16,7 @@ from events import OPENING, SPEC_ACCEPTED, event, now, produced
 from redis.asyncio import Redis
 
 from bench.processes import ApiProcess, free_port
+from monitor.api.ledger import EventKey, IdempotencyLedger
 from monitor.events import parse_event
 from monitor.readmodel import ReadModel
 from monitor.timeutil import format_utc, parse_instant
@@ -142,6 +143,38 @@ async def test_the_same_event_again_is_a_duplicate_and_is_not_produced_again(
         return line.duplicate if line is not None and line.duplicate >= 2 else None
 
     assert await eventually(duplicates_counted) >= 2
+
+
+async def test_an_event_another_request_has_in_flight_is_503_never_a_false_duplicate(
+    api_stack: ApiStack, http: httpx.AsyncClient, read_model: ReadModel
+) -> None:
+    # a request that claimed the event and then died (or gave up on a frozen Redis whose claim
+    # came through later): its claim stays in flight until it expires, and the event was
+    # never produced
+    body = event("API-INFLIGHT", 1, "accepted", now() - 60, **OPENING)
+    redis = Redis.from_url(api_stack.settings.redis_url)
+    ledger = IdempotencyLedger(redis, api_stack.settings.ingest_prefix, 60, 60)
+    key = EventKey(body["source"], body["event_id"])
+    try:
+        assert (await ledger.claim([(key, "the content of the request that died")]))[0].held is None
+        other = event("API-INFLIGHT-OTHER", 1, "accepted", now() - 60, **OPENING)
+        answer = await _post(http, api_stack, {"events": [other, body]})
+        assert answer.status_code == 503, answer.text  # not "duplicate": it was never applied
+        assert "being written by another request" in answer.json()["detail"]
+        assert int(answer.headers["Retry-After"]) >= 1
+        # nothing of the request was applied, and its own claim was given back: once the
+        # claim in flight is gone (that request failed), the same request is taken whole
+        await ledger.release([(key, "the content of the request that died")])
+        again = await _post(http, api_stack, {"events": [other, body]})
+        assert again.status_code == 202, again.text
+        assert [r["status"] for r in again.json()["results"]] == ["accepted", "accepted"]
+        records = await produced(api_stack.settings, {"API-INFLIGHT-1", "API-INFLIGHT-OTHER-1"})
+        assert sorted(v["event_id"] for _, v in records) == [
+            "API-INFLIGHT-1",
+            "API-INFLIGHT-OTHER-1",
+        ]
+    finally:
+        await redis.aclose()
 
 
 async def test_the_same_event_id_with_other_content_is_refused_as_a_conflict(
