@@ -107,9 +107,10 @@ class ApiProcess(RedlineProcess):
         supervisor_token: str | None,
         extra_env: dict[str, str] | None = None,
         access_log: bool = True,
+        port: int | None = None,  # another's, to restart it: its clients' URL stays right
     ) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = free_port() if port is None else port
         self.base_url = f"http://127.0.0.1:{self.port}"
         env: dict[str, str | None] = {
             "REDLINE_INGEST_TOKEN": ingest_token,

@@ -57,8 +57,13 @@ def records(settings: Settings, cases: int) -> tuple[dict[bytes, bytes], dict[by
                 alert_records.__setitem__(*record.encode())
         batch.clear()
 
+    # each case's whole history in one batch, so that each is published once (as compaction
+    # leaves it) rather than once per batch it has events in
+    histories: dict[str, list[bytes]] = {}
     for event in workload.feed(cases):
-        batch.append((Inbound.EVENT, event["case_id"].encode(), json.dumps(event).encode()))
+        histories.setdefault(event["case_id"], []).append(json.dumps(event).encode())
+    for case_id, events in histories.items():
+        batch += [(Inbound.EVENT, case_id.encode(), value) for value in events]
         if len(batch) >= 1_000:
             flush()
     flush()

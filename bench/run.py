@@ -69,7 +69,15 @@ def main() -> None:
     started = _services_up()
     sections: list[tuple[str, list[engine_bench.Figure]]] = []
     try:
-        from bench import ingest_bench, latency_bench, pipeline_bench, scale_bench, wall_bench
+        from bench import (
+            ingest_bench,
+            latency_bench,
+            pipeline_bench,
+            rebuild_bench,
+            scale_bench,
+            streams_bench,
+            wall_bench,
+        )
 
         sections.append(
             (
@@ -88,7 +96,14 @@ def main() -> None:
             (
                 "HTTP API (one `redline api` process, one worker)",
                 ingest_bench.run(max(2_000, int(200_000 * scale)))
-                + wall_bench.run(max(50, int(400 * scale))),
+                + wall_bench.run(max(50, int(400 * scale)))
+                + streams_bench.run(),
+            )
+        )
+        sections.append(
+            (
+                "Redis back without its data (the workers rebuild the read model)",
+                rebuild_bench.run(max(5_000, int(100_000 * scale))),
             )
         )
     finally:

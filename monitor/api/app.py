@@ -189,7 +189,7 @@ def _decode_error(exc: RequestValidationError, error: dict[str, Any]) -> json.JS
 
 def _redis_down(settings: Settings) -> Callable[[Request, Exception], Any]:
     async def answer(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("Redis: %s", type(exc).__name__)
+        log.warning("Redis: %s: %s", type(exc).__name__, exc)
         return JSONResponse(
             {"detail": "Redis (the read model and the tokens) is not reachable: try again later"},
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -23,12 +23,14 @@ import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from fastapi import HTTPException, status
 from redis.exceptions import RedisError
 
+from monitor import jsontext
 from monitor.api.auth import Principal
+from monitor.api.params import DISPLAY_ZONE
 from monitor.readmodel import Change, ReadModel
 from monitor.retry import Backoff
 
@@ -37,6 +39,11 @@ log = logging.getLogger("redline.api")
 BATCH: Final = 500  # change entries read at a time
 BLOCK_MS: Final = 1_000  # under the API's Redis socket timeout (app.REDIS_TIMEOUT_S)
 QUEUE: Final = 2_000  # changes a subscriber may fall behind before it is dropped
+# At most this many publishes a second to the streams. A stream's cost is per wake-up (a task
+# switch, a write), not per change: at 20 changes a second and a thousand streams, publishing
+# each change apart meant 20 000 writes a second and an API that answered nothing else in time
+# (bench/NOTES.md, "A thousand walls"). It adds up to this much to the event-to-wall latency.
+PUBLISH_EVERY_S: Final = 0.25
 READ_BACKOFF: Final = Backoff(base=0.2, cap=2.0)  # while Redis is away
 
 
@@ -55,13 +62,30 @@ async def centers_of(read_model: ReadModel, changes: list[Change]) -> dict[str, 
     return await read_model.case_centers(case_id_of(change) for change in changes)
 
 
+def sse_frame(event: str, data: bytes, id: str | None = None, retry: int | None = None) -> bytes:
+    """One server-sent event on the wire: ``data`` is one line of JSON."""
+    head = f"event: {event}\n".encode()
+    if id is not None:
+        head += f"id: {id}\n".encode()
+    if retry is not None:
+        head += f"retry: {retry}\n".encode()
+    return head + b"data: " + data + b"\n\n"
+
+
+def change_frame(entry: Change) -> bytes:
+    """The ``change`` event of a feed entry, as every stream that may see it sends it."""
+    change: dict[str, Any] = dict(entry.fields)
+    change["at"] = DISPLAY_ZONE.format(entry_key(entry.id)[0] // 1000)
+    return sse_frame("change", jsontext.dumps(change), entry.id)
+
+
 @dataclass(eq=False)
 class Subscriber:
-    """One open stream: its token, and the changes it has yet to send (a change and the
-    centre of its case, None when the read model does not hold the case)."""
+    """One open stream: its token, and the changes it has yet to send (a change, the centre
+    of its case, None when the read model does not hold the case, and its frame)."""
 
     principal: Principal
-    queue: asyncio.Queue[tuple[Change, str | None]] = field(
+    queue: asyncio.Queue[tuple[Change, str | None, bytes]] = field(
         default_factory=lambda: asyncio.Queue(QUEUE)
     )
     dropped: bool = False  # fell behind: the stream ends and the client resumes
@@ -136,6 +160,9 @@ class ChangeHub:
                 changes = await self.read_model.changes_after(self.position, BATCH, BLOCK_MS)
                 if changes:
                     await self._publish(changes)
+                    # what arrives meanwhile goes out together: every stream wakes and writes
+                    # once per publish, however many changes it carries
+                    await asyncio.sleep(PUBLISH_EVERY_S)
                 failures = 0
             except RedisError as exc:
                 if failures == 0:
@@ -150,10 +177,10 @@ class ChangeHub:
         self.position = changes[-1].id
         self.last_change_ms = entry_key(self.position)[0]
         for change in changes:
-            center = centers.get(case_id_of(change))
+            item = (change, centers.get(case_id_of(change)), change_frame(change))
             for subscriber in list(self.subscribers):
                 try:
-                    subscriber.queue.put_nowait((change, center))
+                    subscriber.queue.put_nowait(item)
                 except asyncio.QueueFull:  # its stream ends once it reads what it has
                     subscriber.dropped = True
                     self.unsubscribe(subscriber)

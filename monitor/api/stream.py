@@ -23,17 +23,28 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from monitor import jsontext
 
 # the bearer scheme and role check every route uses (auth.py): only the ?token= fallback is new
 from monitor.api.auth import Principal, Role, _bearer, _person, authenticated
 from monitor.api.deps import ChangeHubDep, ReadModelDep
 from monitor.api.directory import DirectoryDep
-from monitor.api.fanout import BATCH, ChangeHub, Subscriber, case_id_of, centers_of, entry_key
+from monitor.api.fanout import (
+    BATCH,
+    ChangeHub,
+    Subscriber,
+    case_id_of,
+    centers_of,
+    change_frame,
+    entry_key,
+    sse_frame,
+)
 from monitor.api.params import DISPLAY_ZONE, bad_request, is_entry_id
 from monitor.api.stats import overview
-from monitor.readmodel import Change
+from monitor.readmodel import ReadModel
 
 router = APIRouter(prefix="/v1", tags=["stream"])
 
@@ -114,10 +125,11 @@ async def stream_slot(principal: StreamViewer, hub: ChangeHubDep) -> Subscriber:
 
 @router.get(
     "/stream",
-    response_class=EventSourceResponse,
+    response_class=StreamingResponse,
     summary="Live feed for the wall (server-sent events)",
     responses={
         200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
             "description": "`snapshot` (as GET /v1/stats/overview), then `change` events "
             "(`kind` case|alert, `id`, `case_id`, `light` or `status`, `at`) with the change "
             "feed's entry id as the event id, and a `heartbeat` every "
@@ -135,57 +147,88 @@ async def stream(
     resume: Annotated[str | None, Depends(resume_from)],
     # last: a request refused by any other check must not have taken a place
     subscriber: Annotated[Subscriber, Depends(stream_slot)],
-) -> AsyncIterator[ServerSentEvent]:
-    """Snapshot, then every change of the read model, with heartbeats."""
+) -> StreamingResponse:
+    """Snapshot, then every change of the read model, with heartbeats.
+
+    The frames are written here rather than by FastAPI's own server-sent events (a pydantic
+    event, its JSON and two in-memory streams per message): a change is encoded once for every
+    stream (``fanout.change_frame``), and what a stream has queued goes out as one chunk. With
+    a thousand walls that is the difference between an API that answers and one that does not
+    (bench/NOTES.md, "A thousand walls")."""
     try:
         # the hub queues every change after `start` for this stream: a change between it and
         # the snapshot is sent (perhaps twice), never lost
         start = hub.position
-        position = resume if resume is not None else start
         snapshot = await overview(read_model, principal, directory, time.time())
-        yield ServerSentEvent(
-            event="snapshot", data=snapshot.model_dump(), id=position, retry=RETRY_MS
-        )
+    except BaseException:
+        hub.unsubscribe(subscriber)
+        raise
+    position = resume if resume is not None else start
+    first = sse_frame("snapshot", jsontext.dumps(snapshot.model_dump()), position, RETRY_MS)
+    return StreamingResponse(
+        _frames(principal, read_model, hub, subscriber, first, start, position),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _frames(
+    principal: Principal,
+    read_model: ReadModel,
+    hub: ChangeHub,
+    subscriber: Subscriber,
+    first: bytes,
+    start: str,
+    position: str,
+) -> AsyncIterator[bytes]:
+    try:
+        yield first
         # a resumed stream first catches up from the feed, up to where the hub's queue begins
         while entry_key(position) < entry_key(start):
             missed = await read_model.changes_after(position, BATCH, None)
             if not missed:
                 break
             centers = {} if principal.centers is None else await centers_of(read_model, missed)
+            caught_up: list[bytes] = []
             for entry in missed:
                 if entry_key(entry.id) > entry_key(start):
                     break
                 position = entry.id
-                event = _event(principal, entry, centers.get(case_id_of(entry)))
-                if event is not None:
-                    yield event
+                if _visible(principal, centers.get(case_id_of(entry))):
+                    caught_up.append(change_frame(entry))
+            if caught_up:
+                yield b"".join(caught_up)
         beat_at = time.monotonic() + HEARTBEAT_S
-        while not subscriber.dropped or not subscriber.queue.empty():
+        queue = subscriber.queue
+        while not subscriber.dropped or not queue.empty():
             try:
                 async with asyncio.timeout(max(0.0, beat_at - time.monotonic())):
-                    entry, center = await subscriber.queue.get()
+                    item = await queue.get()
             except TimeoutError:
-                yield ServerSentEvent(event="heartbeat", data=_heartbeat(hub))
+                yield sse_frame("heartbeat", jsontext.dumps(_heartbeat(hub)))
                 beat_at = time.monotonic() + HEARTBEAT_S
                 continue
-            if entry_key(entry.id) <= entry_key(position):
-                continue  # sent while catching up
-            position = entry.id
-            event = _event(principal, entry, center)
-            if event is not None:
-                yield event
+            # what else is queued goes in the same chunk: one write for a burst of changes
+            chunk: list[bytes] = []
+            while True:
+                entry, center, frame = item
+                if entry_key(entry.id) > entry_key(position):  # else: sent while catching up
+                    position = entry.id
+                    if _visible(principal, center):
+                        chunk.append(frame)
+                if queue.empty() or len(chunk) >= BATCH:
+                    break
+                item = queue.get_nowait()
+            if chunk:
+                yield b"".join(chunk)
     finally:
         hub.unsubscribe(subscriber)
 
 
-def _event(principal: Principal, entry: Change, center: str | None) -> ServerSentEvent | None:
-    """The ``change`` event of an entry, None when the token may not see its case (a token
-    bound to centres sees the cases the read model places in them)."""
-    if principal.centers is not None and (center is None or not principal.may_see(center)):
-        return None
-    change: dict[str, Any] = dict(entry.fields)
-    change["at"] = DISPLAY_ZONE.format(entry_key(entry.id)[0] // 1000)
-    return ServerSentEvent(event="change", data=change, id=entry.id)
+def _visible(principal: Principal, center: str | None) -> bool:
+    """Whether the token may see a change of a case in ``center`` (a token bound to centres
+    sees the cases the read model places in them)."""
+    return principal.centers is None or (center is not None and principal.may_see(center))
 
 
 def _heartbeat(hub: ChangeHub) -> dict[str, Any]:

@@ -15,10 +15,14 @@ import httpx
 import pytest
 from apistack import ApiStack
 from events import event, now
-from readkit import case_when, post_events
+from readkit import case_when, post_events, token_store
 from redis.asyncio import Redis
 
+from bench.streams_bench import RawStream
+from monitor.api.auth import Role
+from monitor.api.fanout import change_frame
 from monitor.api.stream import HEARTBEAT_S
+from monitor.readmodel import Change
 from tests.stack import eventually
 
 pytestmark = pytest.mark.integration
@@ -249,3 +253,61 @@ async def test_a_token_has_its_most_streams_and_a_client_that_goes_away_is_let_g
                 return True if response.status_code == 200 else None
 
         await eventually(let_go, timeout=3 * HEARTBEAT_S)
+
+
+def test_a_change_is_one_frame_in_the_event_stream_format() -> None:
+    entry = Change("1790000000123-4", {"kind": "case", "case_id": "案件-1", "light": "red"})
+    frame = change_frame(entry)
+    assert frame.endswith(b"\n\n") and frame.count(b"\n") == 4  # event, id, data, blank line
+    lines = dict(line.split(": ", 1) for line in frame.decode().strip().split("\n"))
+    assert lines["event"] == "change" and lines["id"] == "1790000000123-4"
+    data = json.loads(lines["data"])
+    assert data == {**entry.fields, "at": "2026-09-21T22:13:20+08:00"}
+
+
+async def test_two_hundred_walls_while_ingesting_and_reading(
+    api_stack: ApiStack, http: httpx.AsyncClient
+) -> None:
+    """Hundreds of open streams starve nothing: every POST and every read is answered as it
+    would be without them, and every stream gets the changes (how fast: streams_bench)."""
+    async with token_store(api_stack) as store:
+        tokens = [(await store.create(f"wall {n}", "person", Role.VIEWER))[1] for n in range(10)]
+    per_token = api_stack.settings.api_streams_per_token
+    host, port = api_stack.base_url.removeprefix("http://").split(":")
+    walls = [RawStream() for _ in range(10 * per_token)]
+    opened = [asyncio.Event() for _ in walls]
+    for n, (wall, ready) in enumerate(zip(walls, opened, strict=True)):
+        wall.task = asyncio.create_task(wall.follow(host, int(port), tokens[n % 10], ready))
+    try:
+        await asyncio.wait_for(asyncio.gather(*(o.wait() for o in opened)), 120)
+        before = [wall.changes for wall in walls]
+        answers = await asyncio.gather(
+            *(
+                post_events(
+                    http, api_stack, event(f"WALLS-{n:03d}", 1, "accepted", now(), **_opening())
+                )
+                for n in range(20)
+            ),
+            *(
+                http.get(
+                    "/v1/cases",
+                    params={"limit": 50},
+                    headers=api_stack.auth(api_stack.viewer_token),
+                )
+                for _ in range(20)
+            ),
+        )
+        reads = answers[20:]  # the posts assert their own 202
+        assert all(a.status_code == 200 for a in reads), [a.status_code for a in reads]
+
+        async def all_got_one() -> bool | None:
+            got = [wall.changes > seen for wall, seen in zip(walls, before, strict=True)]
+            return all(got) or None
+
+        await eventually(all_got_one)
+        assert not [w for w in walls if w.task is not None and w.task.done()]  # none ended
+    finally:
+        for wall in walls:
+            if wall.task is not None:
+                wall.task.cancel()
+        await asyncio.gather(*(w.task for w in walls if w.task), return_exceptions=True)
