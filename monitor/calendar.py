@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from monitor.configfile import Where, parse_mapping, parse_yaml, read_text
+from monitor.configfile import FileError, Problems, Where, parse_mapping, parse_yaml, read_text
 from monitor.timeutil import DAY
 
 FIRST_YEAR = 2000
@@ -32,7 +32,7 @@ _FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))  # 元旦,
 _YEAR_FIELDS = ("calendar", "year", "source", "holidays", "workdays")
 
 
-class CalendarError(ValueError):
+class CalendarError(FileError):
     """A calendar file or lookup that breaks the rules; the message names file, entry and field."""
 
 
@@ -190,9 +190,12 @@ def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:
             festivals = _parse_festivals(entry.name, raw)
         elif entry.name.endswith(".yaml"):
             shipped.append(parse_year_file(entry.name, entry.read_text("utf-8"), origin="shipped"))
-    loaded = [
-        parse_year_file(str(p), read_text(p, CalendarError), origin=str(p)) for p in extra_files
-    ]
+    loaded: list[YearSchedule] = []
+    problems = Problems(CalendarError)  # every operator file's refusals at once
+    for path in extra_files:
+        with problems.gathering():
+            loaded.append(parse_year_file(str(path), read_text(path, CalendarError), str(path)))
+    problems.check()
     return Calendars([*shipped, *loaded], festivals)
 
 

@@ -2,21 +2,22 @@
 
 Every error names the file, the entry and the field, e.g.
 ``catalog.yaml: items[3] (FOOD-LICENSE): promised: 'ten' is not a limit …`` (worded by
-:mod:`monitor.configfile`). A :class:`ConfigFiles` remembers where the files are, so ``load()``
-again is a reload.
+:mod:`monitor.configfile`), and a load reports every error of every file at once (each field of
+each entry is read, whatever failed before it). A :class:`ConfigFiles` remembers where the files
+are, so ``load()`` again is a reload.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.calendar import CalendarError, Calendars, load_calendars
-from monitor.configfile import Where, read_mapping
+from monitor.calendar import Calendars, load_calendars
+from monitor.configfile import FileError, Problems, Where, read_mapping
 from monitor.events import is_code
 from monitor.limits import Limit, Unit, parse_limit
 
@@ -26,8 +27,9 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_CALENDAR = "cn"
 
 
-class ConfigError(ValueError):
-    """A configuration file that breaks a rule; the message names file, entry and field."""
+class ConfigError(FileError):
+    """Configuration files that break rules; each of its ``problems`` names file, entry and
+    field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,73 +107,154 @@ class ConfigFiles:
     policy: Path | None = None
 
     def load(self) -> Config:
-        """Read and validate every file; raises :class:`ConfigError` naming what is wrong."""
-        try:
+        """Read and validate every file; raises one :class:`ConfigError` with every problem of
+        every file."""
+        problems = Problems(ConfigError)
+        calendars: Calendars | None = None
+        with problems.gathering():
             calendars = load_calendars(self.calendars)
-        except CalendarError as exc:
-            raise ConfigError(str(exc)) from None
         centers: dict[str, Center] = {}
         if self.centers:
-            centers = load_centers(self.centers)
-            _check_calendars(self.centers, centers, calendars)
-        return Config(
-            catalog=load_catalog(self.catalog),
-            centers=centers,
-            calendars=calendars,
-            policy=load_policy(self.policy) if self.policy else Policy(),
-        )
+            with problems.gathering():
+                centers = load_centers(self.centers)
+            if calendars is not None:
+                with problems.gathering():
+                    _check_calendars(self.centers, centers, calendars)
+        catalog: dict[str, Item] = {}
+        with problems.gathering():
+            catalog = load_catalog(self.catalog)
+        policy = Policy()
+        if self.policy:
+            with problems.gathering():
+                policy = load_policy(self.policy)
+        problems.check()
+        assert calendars is not None  # else check() raised
+        return Config(catalog=catalog, centers=centers, calendars=calendars, policy=policy)
 
 
 def load_catalog(path: Path) -> dict[str, Item]:
-    """The catalog file: ``items:`` with code, name, department, promised, statutory, …"""
+    """The catalog file: ``items:`` with code, name, department, promised, statutory, …; every
+    field of every item checked, every problem reported at once."""
     entries = _entries(path, "items")
     catalog: dict[str, Item] = {}
+    codes: set[str] = set()  # every code read, of valid items or not
+    problems = Problems(ConfigError)
     for index, raw in enumerate(entries):
-        where = _entry(path, f"items[{index}]", raw)
-        where.only(
-            raw,
-            {
-                "code",
-                "name",
-                "department",
-                "promised",
-                "statutory",
-                "extension_max",
-                "yellow_at",
-                "intake",
-            },
-        )
-        code = where.text(raw, "code")
-        if code in catalog:
-            raise where.error("code", f"{code!r} appears twice in the catalog")
-        catalog[code] = Item(
-            code=code,
-            name=where.text(raw, "name"),
-            department=where.text(raw, "department"),
-            promised=where.get(raw, "promised", parse_limit),
-            statutory=where.get(raw, "statutory", parse_limit),
-            extension_max=where.get(raw, "extension_max", parse_limit, optional=True),
-            yellow_at=where.get(raw, "yellow_at", parse_fraction, optional=True),
-            intake=where.get(raw, "intake", parse_limit, optional=True) or DEFAULT_INTAKE,
-        )
+        with problems.gathering():
+            where = Where.entry(ConfigError, path, f"items[{index}]", raw)
+            code = raw.get("code")
+            if isinstance(code, str) and code in codes:
+                raise where.error("code", f"{code!r} appears twice in the catalog")
+            if isinstance(code, str):
+                codes.add(code)
+            item = _item(where, raw)
+            catalog[item.code] = item
+    problems.check()
     return catalog
+
+
+_ITEM_FIELDS = frozenset(
+    {"code", "name", "department", "promised", "statutory", "extension_max", "yellow_at", "intake"}
+)
+
+
+def _item(where: Where, raw: dict[str, Any]) -> Item:
+    """One catalog entry, each field read whatever failed before it."""
+    problems = Problems(ConfigError)
+    fields: dict[str, Any] = {}
+    with problems.gathering():
+        where.only(raw, _ITEM_FIELDS)
+    readers: dict[str, Callable[[], Any]] = {
+        "code": lambda: where.text(raw, "code"),
+        "name": lambda: where.text(raw, "name"),
+        "department": lambda: where.text(raw, "department"),
+        "promised": lambda: where.get(raw, "promised", parse_limit),
+        "statutory": lambda: where.get(raw, "statutory", parse_limit),
+        "extension_max": lambda: where.get(raw, "extension_max", parse_limit, optional=True),
+        "yellow_at": lambda: where.get(raw, "yellow_at", parse_fraction, optional=True),
+        "intake": lambda: where.get(raw, "intake", parse_limit, optional=True) or DEFAULT_INTAKE,
+    }
+    for name, read in readers.items():
+        with problems.gathering():
+            fields[name] = read()
+    with problems.gathering():
+        _check_limits(where, fields)
+    problems.check()
+    return Item(**fields)
+
+
+def _check_limits(where: Where, fields: Mapping[str, Any]) -> None:
+    """The limits of one item agree: of one family (an extension is added to the clocks), and
+    the promise (承诺时限) no longer than the law's (法定时限)."""
+    limits = {
+        name: fields[name]
+        for name in ("promised", "statutory", "extension_max")
+        if isinstance(fields.get(name), Limit)
+    }
+    families = {limit.unit.family for limit in limits.values()}
+    if len(families) > 1:
+        written = ", ".join(f"{name} {limit}" for name, limit in limits.items())
+        raise where.error(
+            "promised",
+            f"the limits of one item must be of one family, days (wd, d) or hours (h): {written}",
+        )
+    promised, statutory = limits.get("promised"), limits.get("statutory")
+    if promised is not None and statutory is not None and _longer(promised, statutory):
+        raise where.error(
+            "promised",
+            f"{promised} is longer than statutory {statutory}: a centre's promise "
+            "(承诺时限) is at most the law's limit (法定时限)",
+        )
+
+
+def _longer(promised: Limit, statutory: Limit) -> bool:
+    """Whether ``promised`` is surely longer than ``statutory``: the same unit, more of it; or
+    working days against as many or fewer natural days (n working days span at least n days).
+    Natural days against working days cannot be told apart without a calendar: not judged."""
+    if promised.unit is statutory.unit:
+        return promised.amount > statutory.amount
+    both = {promised.unit, statutory.unit}
+    if both == {Unit.WORKING_DAYS, Unit.DAYS}:
+        return promised.unit is Unit.WORKING_DAYS and promised.amount > statutory.amount
+    return False
 
 
 def load_centers(path: Path) -> dict[str, Center]:
     """The centres file: ``centers:`` with code, name, optional timezone, calendar and
-    sources."""
+    sources; every problem reported at once."""
     centers: dict[str, Center] = {}
+    problems = Problems(ConfigError)
     for index, raw in enumerate(_entries(path, "centers")):
-        where = _entry(path, f"centers[{index}]", raw)
-        where.only(raw, {"code", "name", "timezone", "calendar", "sources"})
-        code = where.text(raw, "code")
-        if code in centers:
-            raise where.error("code", f"{code!r} appears twice")
-        tz = where.get(raw, "timezone", _timezone, optional=True) or DEFAULT_TIMEZONE
-        calendar = where.text(raw, "calendar", optional=True) or DEFAULT_CALENDAR
-        sources = where.get(raw, "sources", _sources, optional=True) or frozenset()
-        centers[code] = Center(code, where.text(raw, "name"), tz, calendar, sources)
+        with problems.gathering():
+            center = _center(Where.entry(ConfigError, path, f"centers[{index}]", raw), raw)
+            if center.code in centers:
+                raise Where(ConfigError, path, f"centers[{index}]", center.code).error(
+                    "code", f"{center.code!r} appears twice"
+                )
+            centers[center.code] = center
+    problems.check()
     return centers
+
+
+def _center(where: Where, raw: dict[str, Any]) -> Center:
+    problems = Problems(ConfigError)
+    with problems.gathering():
+        where.only(raw, {"code", "name", "timezone", "calendar", "sources"})
+    fields: dict[str, Any] = {}
+    readers: dict[str, Callable[[], Any]] = {
+        "code": lambda: where.text(raw, "code"),
+        "name": lambda: where.text(raw, "name"),
+        "timezone": lambda: (
+            where.get(raw, "timezone", _timezone, optional=True) or DEFAULT_TIMEZONE
+        ),
+        "calendar": lambda: where.text(raw, "calendar", optional=True) or DEFAULT_CALENDAR,
+        "sources": lambda: where.get(raw, "sources", _sources, optional=True) or frozenset(),
+    }
+    for name, read in readers.items():
+        with problems.gathering():
+            fields[name] = read()
+    problems.check()
+    return Center(**fields)
 
 
 def load_policy(path: Path) -> Policy:
@@ -204,13 +287,16 @@ def load_policy(path: Path) -> Policy:
 
 
 def _check_calendars(path: Path, centers: Mapping[str, Center], calendars: Calendars) -> None:
+    problems = Problems(ConfigError)
     for index, center in enumerate(centers.values()):
         if not calendars.known(center.calendar):
-            raise Where(ConfigError, path, f"centers[{index}]", center.code).error(
-                "calendar",
-                f"{center.calendar!r} is not a known calendar id; known: "
-                f"{', '.join(calendars.ids())} (add its year files with --calendar)",
-            )
+            with problems.gathering():
+                raise Where(ConfigError, path, f"centers[{index}]", center.code).error(
+                    "calendar",
+                    f"{center.calendar!r} is not a known calendar id; known: "
+                    f"{', '.join(calendars.ids())} (add its year files with --calendar)",
+                )
+    problems.check()
 
 
 def parse_fraction(value: object) -> Fraction:

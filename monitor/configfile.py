@@ -4,18 +4,60 @@ the field, e.g. ``catalog.yaml: items[3] (FOOD-LICENSE): promised: 'ten' is not 
 Every loader (the catalog, centres and policy of :mod:`monitor.config`, the calendar year files
 of :mod:`monitor.calendar`) reads with :func:`read_mapping` or :func:`parse_yaml` and words its
 refusals with a :class:`Where`, each raising its own error class, so the messages read alike.
+A :class:`Problems` gathers the refusals of many fields, entries and files, so that an operator
+sees every one of them at once rather than one per attempt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
 T = TypeVar("T")
-ErrorType = type[ValueError]  # the loader's own error class (ConfigError, CalendarError)
+
+
+class FileError(ValueError):
+    """A refusal of an operator's file, or of several at once: ``problems`` holds one message
+    each (file, entry, field, rule). Each loader has its own subclass (ConfigError,
+    CalendarError)."""
+
+    def __init__(self, message: str, problems: Collection[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems) or [message]
+
+
+ErrorType = type[FileError]
+
+
+class Problems:
+    """The refusals gathered so far. ``with problems.gathering(): …`` runs a block and, should it
+    raise a :class:`FileError`, records every message it carries and goes on after the block;
+    :meth:`check` raises them all at once, as one error of ``error_type``."""
+
+    def __init__(self, error_type: ErrorType) -> None:
+        self.error_type = error_type
+        self.messages: list[str] = []
+
+    @contextmanager
+    def gathering(self) -> Iterator[None]:
+        try:
+            yield
+        except FileError as exc:
+            self.messages.extend(exc.problems)
+
+    def check(self) -> None:
+        """Raise every refusal gathered, if there is any: one reads as itself, more as a count
+        and one line each."""
+        if not self.messages:
+            return
+        if len(self.messages) == 1:
+            raise self.error_type(self.messages[0])
+        lines = "\n".join(f"- {message}" for message in self.messages)
+        raise self.error_type(f"{len(self.messages)} problems:\n{lines}", self.messages)
 
 
 class Where:
@@ -44,7 +86,7 @@ class Where:
             raise where.error("must be a mapping of fields")
         return where
 
-    def error(self, *parts: str) -> ValueError:
+    def error(self, *parts: str) -> FileError:
         """The error naming this place and then ``parts`` (usually the field and the rule)."""
         return self._error_type(": ".join((self.prefix, *parts)))
 

@@ -133,7 +133,7 @@ async def stream_slot(principal: StreamViewer, hub: ChangeHubDep) -> Subscriber:
             "description": "`snapshot` (as GET /v1/stats/overview), then `change` events "
             "(`kind` case|alert, `id`, `case_id`, `light` or `status`, `at`) with the change "
             "feed's entry id as the event id, and a `heartbeat` every "
-            f"{HEARTBEAT_S:g} s (`server_time`, `last_change_at`)"
+            f"{HEARTBEAT_S:g} s (`server_time`, `last_change_at`)",
         },
         429: {"description": "this token has its most streams open"},
         503: {"description": "the API has its most streams open, or Redis is away"},

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitor.config import ConfigError, ConfigFiles, load_catalog, load_centers, load_policy
 
@@ -166,3 +170,81 @@ def test_policy_codes_must_be_strings(tmp_path: Path) -> None:
     path = write(tmp_path, "policy.yaml", "yellow_at:\n  items: {0123: 0.5}\n")
     with pytest.raises(ConfigError, match=r"yellow_at.items: 83: codes must be strings"):
         load_policy(path)
+
+
+def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None:
+    broken = (
+        ITEM.replace("10wd", "ten").replace("    name: 甲\n", "")  # two fields of one item
+        + ITEM.replace("code: A", "code: B").replace("statutory: 20wd", "statutory: 5wd")
+        + ITEM  # A again
+    )
+    files = ConfigFiles(
+        catalog=write(tmp_path, "catalog.yaml", "items:\n" + broken),
+        centers=write(
+            tmp_path,
+            "centres.yaml",
+            "centers:\n  - code: X\n    name: 中心\n    timezone: Mars/Olympus\n"
+            "  - code: Y\n    name: 另一\n    calendar: hk\n",
+        ),
+        calendars=[write(tmp_path, "2027.yaml", "calendar: cn\nyear: twenty\n")],
+    )
+    with pytest.raises(ConfigError) as refused:
+        files.load()
+    problems = refused.value.problems
+    expected = [
+        "2027.yaml: year:",
+        "centres.yaml: centers[0] (X): timezone: 'Mars/Olympus' is not a tz database name",
+        "catalog.yaml: items[0] (A): name: is required",
+        "catalog.yaml: items[0] (A): promised: 'ten' is not a limit",
+        "catalog.yaml: items[1] (B): promised: 10wd is longer than statutory 5wd",
+        "catalog.yaml: items[2] (A): code: 'A' appears twice",
+    ]
+    for fragment in expected:
+        assert any(fragment in problem for problem in problems), (fragment, problems)
+    assert len(problems) == len(expected), problems  # the unknown calendar waits for the years
+    assert str(refused.value).startswith(f"{len(problems)} problems:\n- ")
+
+
+@pytest.mark.parametrize(
+    ("promised", "statutory", "extension", "rule"),
+    [
+        ("21wd", "20wd", None, "21wd is longer than statutory 20wd"),
+        ("15wd", "14d", None, "15wd is longer than statutory 14d"),
+        ("48h", "20wd", None, "of one family, days (wd, d) or hours (h): promised 48h"),
+        ("10wd", "20wd", "24h", "extension_max 24h"),
+    ],
+)
+def test_the_limits_of_an_item_must_agree(
+    tmp_path: Path, promised: str, statutory: str, extension: str | None, rule: str
+) -> None:
+    item = ITEM.replace("10wd", promised).replace("20wd", statutory)
+    if extension is not None:
+        item += f"    extension_max: {extension}\n"
+    with pytest.raises(ConfigError, match=re.escape(rule)):
+        load_catalog(write(tmp_path, "catalog.yaml", "items:\n" + item))
+
+
+@given(
+    st.integers(0, 200),
+    st.integers(0, 200),
+    st.sampled_from(["wd", "d", "h"]),
+)
+def test_a_promise_within_the_law_in_one_unit_is_always_taken(
+    promised: int, statutory: int, unit: str
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        item = ITEM.replace("10wd", f"{promised}{unit}").replace("20wd", f"{statutory}{unit}")
+        path = write(Path(tmp), "catalog.yaml", "items:\n" + item)
+        if promised <= statutory:
+            assert load_catalog(path)["A"].promised.amount == promised
+        else:
+            with pytest.raises(ConfigError, match="is longer than statutory"):
+                load_catalog(path)
+
+
+def test_natural_days_against_working_days_are_not_judged(tmp_path: Path) -> None:
+    # 12 natural days may be shorter or longer than 10 working days: it depends on the calendar
+    item = ITEM.replace("10wd", "12d").replace("20wd", "10wd")
+    assert (
+        str(load_catalog(write(tmp_path, "catalog.yaml", "items:\n" + item))["A"].promised) == "12d"
+    )
