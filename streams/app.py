@@ -30,6 +30,7 @@ from typing import Any
 
 import faust
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.engine import Engine
@@ -61,7 +62,9 @@ PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default message.max.byte
 # and the write is tried again after a wait of up to REDIS_BACKOFF's cap.
 REDIS_TIMEOUT_S = 10.0
 REDIS_BACKOFF = Backoff(base=0.2, cap=5.0)
-REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)  # worth waiting for
+# worth waiting for; NoScriptError: Redis restarted empty between a pipeline's script check
+# and its commands (the next attempt loads the scripts again)
+REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, NoScriptError, OSError)
 HANDLED_WAIT_S = 2.0  # a rebalance waits this long at most for the handled offsets
 
 
