@@ -12,7 +12,7 @@ seconds lie before a local instant, and at which local instant a given count is 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -30,6 +30,7 @@ _END_DAY = (date(END_YEAR, 1, 1) - _EPOCH).days
 _FESTIVALS = ("chinese_new_years_eve", "spring_festival", "qingming", "dragon_boat", "mid_autumn")
 _FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))  # 元旦, 劳动节, 国庆节
 _YEAR_FIELDS = ("calendar", "year", "source", "holidays", "workdays")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class CalendarError(ValueError):
@@ -38,6 +39,15 @@ class CalendarError(ValueError):
 
 class OutOfCalendar(CalendarError):
     """A date outside the years any calendar can index."""
+
+
+class YearFileError(CalendarError):
+    """A year file refused; ``errors`` holds every broken rule, one message each, in file
+    order (the message is them one per line)."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = tuple(errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,45 +207,75 @@ def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:
 
 
 def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:
-    """Validate one year file (SPEC §2 format); errors name the file and the field."""
+    """Validate one year file (SPEC §2 format); refuses it with every error, each naming the file
+    and the field."""
     raw = parse_mapping(name, text, CalendarError, _YEAR_FIELDS)
     where = Where(CalendarError, name)
-    where.only(raw, _YEAR_FIELDS)
+    found = YearFileErrors(where.unknown(raw, _YEAR_FIELDS))
     calendar_id = raw.get("calendar", "cn")
     if not isinstance(calendar_id, str) or not calendar_id:
-        raise where.error("calendar", "must be a non-empty string such as cn")
+        found.add(where.error("calendar", "must be a non-empty string such as cn"))
     year = raw.get("year")
     if not isinstance(year, int) or not FIRST_YEAR <= year < END_YEAR:
-        raise where.error("year", f"must be a whole number from {FIRST_YEAR} to {END_YEAR - 1}")
+        found.add(
+            where.error("year", f"must be a whole number from {FIRST_YEAR} to {END_YEAR - 1}")
+        )
+        year = None
     source = raw.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise where.error("source", "must name the notice the schedule comes from")
-    holidays = _dates(where, "holidays", raw.get("holidays", []), year)
-    workdays = _dates(where, "workdays", raw.get("workdays", []), year)
+        found.add(where.error("source", "must name the notice the schedule comes from"))
+    holidays = _dates(where, "holidays", raw.get("holidays", []), year, found)
+    workdays = _dates(where, "workdays", raw.get("workdays", []), year, found)
     for day in sorted(workdays):
         if day.weekday() < 5:
-            raise where.error(
-                "workdays",
-                f"{day.isoformat()} is a {day.strftime('%A')}; make-up working days are weekend "
-                "days",
+            found.add(
+                where.error(
+                    "workdays",
+                    f"{day.isoformat()} is a {WEEKDAYS[day.weekday()]}; make-up working days are "
+                    "weekend days",
+                )
             )
-    both = holidays & workdays
-    if both:
-        raise where.error(f"{min(both).isoformat()} is listed in both holidays and workdays")
+    for day in sorted(holidays & workdays):
+        found.add(where.error(f"{day.isoformat()} is listed in both holidays and workdays"))
+    found.raise_any()
+    assert isinstance(calendar_id, str) and isinstance(year, int) and isinstance(source, str)
     return YearSchedule(calendar_id, year, source.strip(), holidays, workdays, origin)
 
 
-def _dates(where: Where, key: str, values: Any, year: int) -> frozenset[date]:
+class YearFileErrors:
+    """The errors found in one year file, collected so that the file is refused with all of
+    them at once rather than one per attempt."""
+
+    def __init__(self, errors: Iterable[ValueError] = ()) -> None:
+        self.messages = [str(error) for error in errors]
+
+    def add(self, error: ValueError) -> None:
+        """One more broken rule."""
+        self.messages.append(str(error))
+
+    def raise_any(self) -> None:
+        """Raise :class:`YearFileError` with every message, if there is any."""
+        if self.messages:
+            raise YearFileError(self.messages)
+
+
+def _dates(
+    where: Where, key: str, values: Any, year: int | None, found: YearFileErrors
+) -> frozenset[date]:
+    """The list's dates; each one that is not a date of ``year`` is added to ``found``."""
     if not isinstance(values, list):
-        raise where.error(key, "must be a list of YYYY-MM-DD dates")
+        found.add(where.error(key, "must be a list of YYYY-MM-DD dates"))
+        return frozenset()
     days = set()
     for position, value in enumerate(values):
         try:
             day = value if isinstance(value, date) else date.fromisoformat(str(value))
         except ValueError:
-            raise where.error(f"{key}[{position}]", f"{value!r} is not a YYYY-MM-DD date") from None
-        if day.year != year:
-            raise where.error(f"{key}[{position}]", f"{day.isoformat()} is not in {year}")
+            found.add(where.error(f"{key}[{position}]", f"{value!r} is not a YYYY-MM-DD date"))
+            continue
+        if year is not None and day.year != year:
+            found.add(where.error(f"{key}[{position}]", f"{day.isoformat()} is not in {year}"))
+            continue
         days.add(day)
     return frozenset(days)
 
