@@ -28,7 +28,6 @@ _EPOCH = date(1970, 1, 1)
 _FIRST_DAY = (date(FIRST_YEAR, 1, 1) - _EPOCH).days
 _END_DAY = (date(END_YEAR, 1, 1) - _EPOCH).days
 _FESTIVALS = ("chinese_new_years_eve", "spring_festival", "qingming", "dragon_boat", "mid_autumn")
-_FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))  # 元旦, 劳动节, 国庆节
 _YEAR_FIELDS = ("calendar", "year", "source", "holidays", "workdays")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -150,13 +149,35 @@ def provisional_holidays(year: int, festivals: Mapping[str, date] | None) -> fro
     元旦 1 day, 春节 4 days (除夕 to 正月初三), 清明 1 day, 劳动节 2 days, 端午 1 day, 中秋 1 day,
     国庆节 3 days. Without festival dates (beyond the shipped lunar table) only the fixed dates.
     """
-    days = {date(year, month, day) for month, day in _FIXED_HOLIDAYS}
+    by_festival = statutory_days(year, festivals, revised=True)
+    return frozenset(day for days in by_festival.values() for day in days)
+
+
+REVISED_FROM = 2025  # the 2024 放假办法 (国务院令第795号) is in force from 2025-01-01
+
+
+def statutory_days(
+    year: int, festivals: Mapping[str, date] | None, revised: bool | None = None
+) -> dict[str, tuple[date, ...]]:
+    """Each statutory holiday's days off (法定节假日) in ``year``, by its Chinese name.
+
+    By the 放假办法 in force that year (``revised`` forces one): 元旦 1-1, 春节 正月初一 to 初三
+    (from 2025 also 除夕), 清明节, 劳动节 5-1 (from 2025 also 5-2), 端午节, 中秋节 one day each,
+    国庆节 10-1 to 10-3. The lunar holidays and 清明节 only with ``festivals`` (their dates).
+    """
+    revised = year >= REVISED_FROM if revised is None else revised
+    days: dict[str, tuple[date, ...]] = {"元旦": (date(year, 1, 1),)}
     if festivals:
         spring = festivals["spring_festival"]
-        days |= {festivals["chinese_new_years_eve"], spring}
-        days |= {spring + timedelta(days=1), spring + timedelta(days=2)}
-        days |= {festivals["qingming"], festivals["dragon_boat"], festivals["mid_autumn"]}
-    return frozenset(days)
+        eve = (festivals["chinese_new_years_eve"],) if revised else ()
+        days["春节"] = (*eve, spring, spring + timedelta(days=1), spring + timedelta(days=2))
+        days["清明节"] = (festivals["qingming"],)
+    days["劳动节"] = (date(year, 5, 1), date(year, 5, 2)) if revised else (date(year, 5, 1),)
+    if festivals:
+        days["端午节"] = (festivals["dragon_boat"],)
+        days["中秋节"] = (festivals["mid_autumn"],)
+    days["国庆节"] = (date(year, 10, 1), date(year, 10, 2), date(year, 10, 3))
+    return days
 
 
 class Calendars:
@@ -174,6 +195,10 @@ class Calendars:
     def known(self, calendar_id: str) -> bool:
         """Whether any year file names this calendar id."""
         return calendar_id in self._schedules
+
+    def festival_dates(self, year: int) -> Mapping[str, date] | None:
+        """The lunar festivals' and Qingming's dates in ``year``; None beyond the shipped table."""
+        return self._festivals.get(year)
 
     def ids(self) -> list[str]:
         """The calendar ids with at least one year file."""
@@ -200,10 +225,13 @@ def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:
             festivals = _parse_festivals(entry.name, raw)
         elif entry.name.endswith(".yaml"):
             shipped.append(parse_year_file(entry.name, entry.read_text("utf-8"), origin="shipped"))
-    loaded = [
-        parse_year_file(str(p), read_text(p, CalendarError), origin=str(p)) for p in extra_files
-    ]
+    loaded = [read_year_file(path) for path in extra_files]
     return Calendars([*shipped, *loaded], festivals)
+
+
+def read_year_file(path: Path) -> YearSchedule:
+    """An operator's year file, read and validated (:func:`parse_year_file`)."""
+    return parse_year_file(str(path), read_text(path, CalendarError), origin=str(path))
 
 
 def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:
