@@ -139,3 +139,10 @@ def test_redline_help_lists_the_calendar_group() -> None:
     listed = runner.invoke(app, ["--help"]).stdout
     assert "│ calendar           Working-day calendars (工作日历): check a year file" in listed
     assert "│ check  Print every day off" in runner.invoke(app, ["calendar", "--help"]).stdout
+
+
+def test_the_operator_guide_shows_the_output_as_printed() -> None:
+    guide = (DATA.parents[2] / "docs" / "operator-guide.md").read_text("utf-8")
+    command = "$ .venv/bin/redline calendar check monitor/calendars/data/cn-2026.yaml\n"
+    shown = guide.split(command, 1)[1].split("```", 1)[0]
+    assert shown == check(DATA / "cn-2026.yaml").stdout
