@@ -12,7 +12,7 @@ seconds lie before a local instant, and at which local instant a given count is 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -28,8 +28,8 @@ _EPOCH = date(1970, 1, 1)
 _FIRST_DAY = (date(FIRST_YEAR, 1, 1) - _EPOCH).days
 _END_DAY = (date(END_YEAR, 1, 1) - _EPOCH).days
 _FESTIVALS = ("chinese_new_years_eve", "spring_festival", "qingming", "dragon_boat", "mid_autumn")
-_FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))  # 元旦, 劳动节, 国庆节
 _YEAR_FIELDS = ("calendar", "year", "source", "holidays", "workdays")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class CalendarError(FileError):
@@ -38,6 +38,15 @@ class CalendarError(FileError):
 
 class OutOfCalendar(CalendarError):
     """A date outside the years any calendar can index."""
+
+
+class YearFileError(CalendarError):
+    """A year file refused; ``errors`` holds every broken rule, one message each, in file
+    order (the message is them one per line)."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("\n".join(errors), errors)  # FileError.problems: the same list
+        self.errors = tuple(errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +149,35 @@ def provisional_holidays(year: int, festivals: Mapping[str, date] | None) -> fro
     元旦 1 day, 春节 4 days (除夕 to 正月初三), 清明 1 day, 劳动节 2 days, 端午 1 day, 中秋 1 day,
     国庆节 3 days. Without festival dates (beyond the shipped lunar table) only the fixed dates.
     """
-    days = {date(year, month, day) for month, day in _FIXED_HOLIDAYS}
+    by_festival = statutory_days(year, festivals, revised=True)
+    return frozenset(day for days in by_festival.values() for day in days)
+
+
+REVISED_FROM = 2025  # the 2024 放假办法 (国务院令第795号) is in force from 2025-01-01
+
+
+def statutory_days(
+    year: int, festivals: Mapping[str, date] | None, revised: bool | None = None
+) -> dict[str, tuple[date, ...]]:
+    """Each statutory holiday's days off (法定节假日) in ``year``, by its Chinese name.
+
+    By the 放假办法 in force that year (``revised`` forces one): 元旦 1-1, 春节 正月初一 to 初三
+    (from 2025 also 除夕), 清明节, 劳动节 5-1 (from 2025 also 5-2), 端午节, 中秋节 one day each,
+    国庆节 10-1 to 10-3. The lunar holidays and 清明节 only with ``festivals`` (their dates).
+    """
+    revised = year >= REVISED_FROM if revised is None else revised
+    days: dict[str, tuple[date, ...]] = {"元旦": (date(year, 1, 1),)}
     if festivals:
         spring = festivals["spring_festival"]
-        days |= {festivals["chinese_new_years_eve"], spring}
-        days |= {spring + timedelta(days=1), spring + timedelta(days=2)}
-        days |= {festivals["qingming"], festivals["dragon_boat"], festivals["mid_autumn"]}
-    return frozenset(days)
+        eve = (festivals["chinese_new_years_eve"],) if revised else ()
+        days["春节"] = (*eve, spring, spring + timedelta(days=1), spring + timedelta(days=2))
+        days["清明节"] = (festivals["qingming"],)
+    days["劳动节"] = (date(year, 5, 1), date(year, 5, 2)) if revised else (date(year, 5, 1),)
+    if festivals:
+        days["端午节"] = (festivals["dragon_boat"],)
+        days["中秋节"] = (festivals["mid_autumn"],)
+    days["国庆节"] = (date(year, 10, 1), date(year, 10, 2), date(year, 10, 3))
+    return days
 
 
 class Calendars:
@@ -164,6 +195,10 @@ class Calendars:
     def known(self, calendar_id: str) -> bool:
         """Whether any year file names this calendar id."""
         return calendar_id in self._schedules
+
+    def festival_dates(self, year: int) -> Mapping[str, date] | None:
+        """The lunar festivals' and Qingming's dates in ``year``; None beyond the shipped table."""
+        return self._festivals.get(year)
 
     def ids(self) -> list[str]:
         """The calendar ids with at least one year file."""
@@ -194,51 +229,86 @@ def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:
     problems = Problems(CalendarError)  # every operator file's refusals at once
     for path in extra_files:
         with problems.gathering():
-            loaded.append(parse_year_file(str(path), read_text(path, CalendarError), str(path)))
+            loaded.append(read_year_file(path))
     problems.check()
     return Calendars([*shipped, *loaded], festivals)
 
 
+def read_year_file(path: Path) -> YearSchedule:
+    """An operator's year file, read and validated (:func:`parse_year_file`)."""
+    return parse_year_file(str(path), read_text(path, CalendarError), origin=str(path))
+
+
 def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:
-    """Validate one year file (SPEC §2 format); errors name the file and the field."""
+    """Validate one year file (SPEC §2 format); refuses it with every error, each naming the file
+    and the field."""
     raw = parse_mapping(name, text, CalendarError, _YEAR_FIELDS)
     where = Where(CalendarError, name)
-    where.only(raw, _YEAR_FIELDS)
+    found = YearFileErrors(where.unknown(raw, _YEAR_FIELDS))
     calendar_id = raw.get("calendar", "cn")
     if not isinstance(calendar_id, str) or not calendar_id:
-        raise where.error("calendar", "must be a non-empty string such as cn")
+        found.add(where.error("calendar", "must be a non-empty string such as cn"))
     year = raw.get("year")
     if not isinstance(year, int) or not FIRST_YEAR <= year < END_YEAR:
-        raise where.error("year", f"must be a whole number from {FIRST_YEAR} to {END_YEAR - 1}")
+        found.add(
+            where.error("year", f"must be a whole number from {FIRST_YEAR} to {END_YEAR - 1}")
+        )
+        year = None
     source = raw.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise where.error("source", "must name the notice the schedule comes from")
-    holidays = _dates(where, "holidays", raw.get("holidays", []), year)
-    workdays = _dates(where, "workdays", raw.get("workdays", []), year)
+        found.add(where.error("source", "must name the notice the schedule comes from"))
+    holidays = _dates(where, "holidays", raw.get("holidays", []), year, found)
+    workdays = _dates(where, "workdays", raw.get("workdays", []), year, found)
     for day in sorted(workdays):
         if day.weekday() < 5:
-            raise where.error(
-                "workdays",
-                f"{day.isoformat()} is a {day.strftime('%A')}; make-up working days are weekend "
-                "days",
+            found.add(
+                where.error(
+                    "workdays",
+                    f"{day.isoformat()} is a {WEEKDAYS[day.weekday()]}; make-up working days are "
+                    "weekend days",
+                )
             )
-    both = holidays & workdays
-    if both:
-        raise where.error(f"{min(both).isoformat()} is listed in both holidays and workdays")
+    for day in sorted(holidays & workdays):
+        found.add(where.error(f"{day.isoformat()} is listed in both holidays and workdays"))
+    found.raise_any()
+    assert isinstance(calendar_id, str) and isinstance(year, int) and isinstance(source, str)
     return YearSchedule(calendar_id, year, source.strip(), holidays, workdays, origin)
 
 
-def _dates(where: Where, key: str, values: Any, year: int) -> frozenset[date]:
+class YearFileErrors:
+    """The errors found in one year file, collected so that the file is refused with all of
+    them at once rather than one per attempt."""
+
+    def __init__(self, errors: Iterable[ValueError] = ()) -> None:
+        self.messages = [str(error) for error in errors]
+
+    def add(self, error: ValueError) -> None:
+        """One more broken rule."""
+        self.messages.append(str(error))
+
+    def raise_any(self) -> None:
+        """Raise :class:`YearFileError` with every message, if there is any."""
+        if self.messages:
+            raise YearFileError(self.messages)
+
+
+def _dates(
+    where: Where, key: str, values: Any, year: int | None, found: YearFileErrors
+) -> frozenset[date]:
+    """The list's dates; each one that is not a date of ``year`` is added to ``found``."""
     if not isinstance(values, list):
-        raise where.error(key, "must be a list of YYYY-MM-DD dates")
+        found.add(where.error(key, "must be a list of YYYY-MM-DD dates"))
+        return frozenset()
     days = set()
     for position, value in enumerate(values):
         try:
             day = value if isinstance(value, date) else date.fromisoformat(str(value))
         except ValueError:
-            raise where.error(f"{key}[{position}]", f"{value!r} is not a YYYY-MM-DD date") from None
-        if day.year != year:
-            raise where.error(f"{key}[{position}]", f"{day.isoformat()} is not in {year}")
+            found.add(where.error(f"{key}[{position}]", f"{value!r} is not a YYYY-MM-DD date"))
+            continue
+        if year is not None and day.year != year:
+            found.add(where.error(f"{key}[{position}]", f"{day.isoformat()} is not in {year}"))
+            continue
         days.add(day)
     return frozenset(days)
 

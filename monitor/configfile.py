@@ -92,11 +92,14 @@ class Where:
 
     def only(self, raw: Mapping[str, Any], allowed: Collection[str]) -> None:
         """Refuse the first field (in sorted order) that is not one of ``allowed``."""
-        unknown = sorted(set(map(str, raw)) - set(allowed))
+        unknown = self.unknown(raw, allowed)
         if unknown:
-            raise self.error(
-                unknown[0], f"unknown field; expected one of {', '.join(sorted(allowed))}"
-            )
+            raise unknown[0]
+
+    def unknown(self, raw: Mapping[str, Any], allowed: Collection[str]) -> list[ValueError]:
+        """An error for each field (in sorted order) that is not one of ``allowed``."""
+        expected = f"unknown field; expected one of {', '.join(sorted(allowed))}"
+        return [self.error(key, expected) for key in sorted(set(map(str, raw)) - set(allowed))]
 
     def text(self, raw: Mapping[str, Any], key: str, optional: bool = False) -> str:
         """A non-empty string field (``""`` when optional and missing)."""

@@ -1,5 +1,5 @@
-"""The ``redline`` command, assembled from its groups: the engine's offline commands, the stream
-pipeline's, the terminal wall, and the HTTP API's.
+"""The ``redline`` command, assembled from its groups: the engine's offline commands, the
+calendar check, the stream pipeline's, the terminal wall, and the HTTP API's.
 
 This package is the composition root: the one place in ``monitor/`` that may import
 ``streams/`` and ``alerts/``."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli import api, engine, pipeline, watch
+from monitor.cli import api, calendar, engine, pipeline, watch
 from streams.simulate import simulate_command  # defined beside the load it produces
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ for name, command in (
 ):
     app.command(name)(command)
 app.add_typer(api.token_app, name="token")
+app.add_typer(calendar.calendar_app, name="calendar")
 
 
 def main() -> None:

@@ -12,8 +12,10 @@ if TYPE_CHECKING:  # pydantic loads only for the commands that read settings
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``redline: message`` on stderr; the exit to raise, with ``code``."""
-    typer.echo(f"redline: {message}", err=True)
+    """Print ``redline: message`` on stderr, each of its lines so; the exit to raise, with
+    ``code``."""
+    for line in message.splitlines() or [""]:
+        typer.echo(f"redline: {line}", err=True)
     return typer.Exit(code)
 
 

@@ -193,6 +193,7 @@ def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None
     problems = refused.value.problems
     expected = [
         "2027.yaml: year:",
+        "2027.yaml: source: must name the notice",
         "centres.yaml: centers[0] (X): timezone: 'Mars/Olympus' is not a tz database name",
         "catalog.yaml: items[0] (A): name: is required",
         "catalog.yaml: items[0] (A): promised: 'ten' is not a limit",
@@ -233,7 +234,10 @@ def test_a_promise_within_the_law_in_one_unit_is_always_taken(
     promised: int, statutory: int, unit: str
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        item = ITEM.replace("10wd", f"{promised}{unit}").replace("20wd", f"{statutory}{unit}")
+        item = (
+            "  - code: A\n    name: 甲\n    department: market\n"
+            f"    promised: {promised}{unit}\n    statutory: {statutory}{unit}\n"
+        )
         path = write(Path(tmp), "catalog.yaml", "items:\n" + item)
         if promised <= statutory:
             assert load_catalog(path)["A"].promised.amount == promised
