@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -66,6 +67,7 @@ REDIS_BACKOFF = Backoff(base=0.2, cap=5.0)
 # and its commands (the next attempt loads the scripts again)
 REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, NoScriptError, OSError)
 HANDLED_WAIT_S = 2.0  # a rebalance waits this long at most for the handled offsets
+AGENT_FAILED = 70  # the worker's exit status when its agent failed (EX_SOFTWARE)
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -173,15 +175,26 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(inbound)
     async def track(stream: Any) -> None:
-        async for events in stream.take_events(BATCH, within=BATCH_WAIT_S):
-            arrived_at = int(time.time())
-            outputs = []
-            for partition, group in by_partition(events).items():
-                store.partition = partition
-                messages = [(inbound_of(e.message), e.message.key, e.message.value) for e in group]
-                with writing_for(group[-1]):
-                    outputs.append((partition, tracker.on_batch(messages, arrived_at)))
-            await send(outputs)
+        try:
+            async for events in stream.take_events(BATCH, within=BATCH_WAIT_S):
+                arrived_at = int(time.time())
+                outputs = []
+                for partition, group in by_partition(events).items():
+                    store.partition = partition
+                    messages = [
+                        (inbound_of(e.message), e.message.key, e.message.value) for e in group
+                    ]
+                    with writing_for(group[-1]):
+                        outputs.append((partition, tracker.on_batch(messages, arrived_at)))
+                await send(outputs)
+        except Exception:
+            # Nothing here expects it (Redis and Kafka being away are waited for): faust would
+            # start the agent again past the batch it held, which then waits, unapplied, for the
+            # next restart, while the worker looks alive. Crash instead, as a kill -9 would: the
+            # batch was never committed, so whoever takes the partitions reads it again.
+            log.critical("the worker's agent failed; the worker exits", exc_info=True)
+            logging.shutdown()
+            os._exit(AGENT_FAILED)
 
     async def send_tick(partition: int, case_id: str, due: int) -> None:
         """A case due: a tick on its own partition, so only the agent that owns it changes it."""

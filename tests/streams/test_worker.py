@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +18,11 @@ from bench.processes import WorkerProcess
 from bench.runs import isolated_settings
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
+from streams.app import AGENT_FAILED
 from streams.rebuild import rebuild_read_model
 from streams.topics import ensure_topics
 from streams.tracker import REASON_HEADER
-from tests.stack import once_changed
+from tests.stack import eventually, once_changed
 
 pytestmark = pytest.mark.integration
 
@@ -164,3 +166,40 @@ async def test_a_flushed_read_model_is_rebuilt_from_kafka_as_it_was(
     done = await rebuild_read_model(stack)
     assert done.cases >= 3 and done.alerts >= 1
     assert await settled() == before
+
+
+async def test_a_failure_nothing_expects_stops_the_worker_and_skips_nothing(
+    kafka_bootstrap: str, redis_url: str, tmp_path: Path
+) -> None:
+    settings = isolated_settings(kafka_bootstrap, redis_url, tmp_path)
+    await ensure_topics(settings)
+    redis = Redis.from_url(redis_url)
+    read_model = ReadModel(redis, settings.read_model_prefix)
+    # a read model someone broke by hand: the case script's counters are not a hash any more
+    await redis.set(read_model.key("agg", "light"), "not a hash")
+    first = WorkerProcess(settings, tmp_path / "first")
+    second: WorkerProcess | None = None
+    try:
+        accepted = int(time.time()) - 3600
+        await produce(settings, event("CRASH-1", 1, "accepted", accepted, **OPENING))
+
+        async def exited() -> int | None:
+            return first.process.poll()
+
+        assert await eventually(exited, timeout=120) == AGENT_FAILED  # not alive and stalled
+        assert "the worker's agent failed" in first.log()
+        # repaired, the next worker reads the event again: nothing was skipped
+        await redis.delete(read_model.key("agg", "light"))
+        second = WorkerProcess(settings, tmp_path / "second")
+
+        async def applied() -> dict[str, Any] | None:
+            return await read_model.case("CRASH-1")
+
+        case = await eventually(applied, timeout=120)
+        assert case["light"] in ("green", "yellow")
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+        await read_model.flush()
+        await redis.aclose()
