@@ -12,7 +12,7 @@ seconds lie before a local instant, and at which local instant a given count is 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -38,15 +38,6 @@ class CalendarError(FileError):
 
 class OutOfCalendar(CalendarError):
     """A date outside the years any calendar can index."""
-
-
-class YearFileError(CalendarError):
-    """A year file refused; ``errors`` holds every broken rule, one message each, in file
-    order (the message is them one per line)."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        super().__init__("\n".join(errors), errors)  # FileError.problems: the same list
-        self.errors = tuple(errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +235,9 @@ def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:
     and the field."""
     raw = parse_mapping(name, text, CalendarError, _YEAR_FIELDS)
     where = Where(CalendarError, name)
-    found = YearFileErrors(where.unknown(raw, _YEAR_FIELDS))
+    found = Problems(CalendarError)  # every broken rule of the file at once
+    for unknown in where.unknown(raw, _YEAR_FIELDS):
+        found.add(unknown)
     calendar_id = raw.get("calendar", "cn")
     if not isinstance(calendar_id, str) or not calendar_id:
         found.add(where.error("calendar", "must be a non-empty string such as cn"))
@@ -270,30 +263,13 @@ def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:
             )
     for day in sorted(holidays & workdays):
         found.add(where.error(f"{day.isoformat()} is listed in both holidays and workdays"))
-    found.raise_any()
+    found.check()
     assert isinstance(calendar_id, str) and isinstance(year, int) and isinstance(source, str)
     return YearSchedule(calendar_id, year, source.strip(), holidays, workdays, origin)
 
 
-class YearFileErrors:
-    """The errors found in one year file, collected so that the file is refused with all of
-    them at once rather than one per attempt."""
-
-    def __init__(self, errors: Iterable[ValueError] = ()) -> None:
-        self.messages = [str(error) for error in errors]
-
-    def add(self, error: ValueError) -> None:
-        """One more broken rule."""
-        self.messages.append(str(error))
-
-    def raise_any(self) -> None:
-        """Raise :class:`YearFileError` with every message, if there is any."""
-        if self.messages:
-            raise YearFileError(self.messages)
-
-
 def _dates(
-    where: Where, key: str, values: Any, year: int | None, found: YearFileErrors
+    where: Where, key: str, values: Any, year: int | None, found: Problems
 ) -> frozenset[date]:
     """The list's dates; each one that is not a date of ``year`` is added to ``found``."""
     if not isinstance(values, list):

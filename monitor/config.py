@@ -153,34 +153,44 @@ def load_catalog(path: Path) -> dict[str, Item]:
     return catalog
 
 
-_ITEM_FIELDS = frozenset(
-    {"code", "name", "department", "promised", "statutory", "extension_max", "yellow_at", "intake"}
-)
-
-
 def _item(where: Where, raw: dict[str, Any]) -> Item:
     """One catalog entry, each field read whatever failed before it."""
     problems = Problems(ConfigError)
-    fields: dict[str, Any] = {}
-    with problems.gathering():
-        where.only(raw, _ITEM_FIELDS)
-    readers: dict[str, Callable[[], Any]] = {
-        "code": lambda: where.text(raw, "code"),
-        "name": lambda: where.text(raw, "name"),
-        "department": lambda: where.text(raw, "department"),
-        "promised": lambda: where.get(raw, "promised", parse_limit),
-        "statutory": lambda: where.get(raw, "statutory", parse_limit),
-        "extension_max": lambda: where.get(raw, "extension_max", parse_limit, optional=True),
-        "yellow_at": lambda: where.get(raw, "yellow_at", parse_fraction, optional=True),
-        "intake": lambda: where.get(raw, "intake", parse_limit, optional=True) or DEFAULT_INTAKE,
-    }
-    for name, read in readers.items():
-        with problems.gathering():
-            fields[name] = read()
+    fields = _read_fields(
+        where,
+        raw,
+        problems,
+        {
+            "code": lambda: where.text(raw, "code"),
+            "name": lambda: where.text(raw, "name"),
+            "department": lambda: where.text(raw, "department"),
+            "promised": lambda: where.get(raw, "promised", parse_limit),
+            "statutory": lambda: where.get(raw, "statutory", parse_limit),
+            "extension_max": lambda: where.get(raw, "extension_max", parse_limit, optional=True),
+            "yellow_at": lambda: where.get(raw, "yellow_at", parse_fraction, optional=True),
+            "intake": lambda: (
+                where.get(raw, "intake", parse_limit, optional=True) or DEFAULT_INTAKE
+            ),
+        },
+    )
     with problems.gathering():
         _check_limits(where, fields)
     problems.check()
     return Item(**fields)
+
+
+def _read_fields(
+    where: Where, raw: dict[str, Any], problems: Problems, readers: dict[str, Callable[[], Any]]
+) -> dict[str, Any]:
+    """The entry's fields by ``readers``, each read whatever failed before it (its refusal in
+    ``problems``); an unknown field is refused too."""
+    fields: dict[str, Any] = {}
+    with problems.gathering():
+        where.only(raw, readers)
+    for name, read in readers.items():
+        with problems.gathering():
+            fields[name] = read()
+    return fields
 
 
 def _check_limits(where: Where, fields: Mapping[str, Any]) -> None:
@@ -238,21 +248,20 @@ def load_centers(path: Path) -> dict[str, Center]:
 
 def _center(where: Where, raw: dict[str, Any]) -> Center:
     problems = Problems(ConfigError)
-    with problems.gathering():
-        where.only(raw, {"code", "name", "timezone", "calendar", "sources"})
-    fields: dict[str, Any] = {}
-    readers: dict[str, Callable[[], Any]] = {
-        "code": lambda: where.text(raw, "code"),
-        "name": lambda: where.text(raw, "name"),
-        "timezone": lambda: (
-            where.get(raw, "timezone", _timezone, optional=True) or DEFAULT_TIMEZONE
-        ),
-        "calendar": lambda: where.text(raw, "calendar", optional=True) or DEFAULT_CALENDAR,
-        "sources": lambda: where.get(raw, "sources", _sources, optional=True) or frozenset(),
-    }
-    for name, read in readers.items():
-        with problems.gathering():
-            fields[name] = read()
+    fields = _read_fields(
+        where,
+        raw,
+        problems,
+        {
+            "code": lambda: where.text(raw, "code"),
+            "name": lambda: where.text(raw, "name"),
+            "timezone": lambda: (
+                where.get(raw, "timezone", _timezone, optional=True) or DEFAULT_TIMEZONE
+            ),
+            "calendar": lambda: where.text(raw, "calendar", optional=True) or DEFAULT_CALENDAR,
+            "sources": lambda: where.get(raw, "sources", _sources, optional=True) or frozenset(),
+        },
+    )
     problems.check()
     return Center(**fields)
 

@@ -42,6 +42,10 @@ class Problems:
         self.error_type = error_type
         self.messages: list[str] = []
 
+    def add(self, error: FileError) -> None:
+        """One more refusal, found without raising it."""
+        self.messages.extend(error.problems)
+
     @contextmanager
     def gathering(self) -> Iterator[None]:
         try:
@@ -96,7 +100,7 @@ class Where:
         if unknown:
             raise unknown[0]
 
-    def unknown(self, raw: Mapping[str, Any], allowed: Collection[str]) -> list[ValueError]:
+    def unknown(self, raw: Mapping[str, Any], allowed: Collection[str]) -> list[FileError]:
         """An error for each field (in sorted order) that is not one of ``allowed``."""
         expected = f"unknown field; expected one of {', '.join(sorted(allowed))}"
         return [self.error(key, expected) for key in sorted(set(map(str, raw)) - set(allowed))]

@@ -75,7 +75,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
         )
         created, raced = _created(response.topic_errors)
         if raced:  # created meanwhile (or not yet in the metadata): its layout must match too
-            _check(await _settled_counts(admin, raced), specs)
+            _check(await settled_counts(admin, raced), specs)
         return [spec.name for spec in missing if spec.name in created]
     finally:
         await admin.close()
@@ -112,7 +112,7 @@ def _check(counts: dict[str, int], specs: list[TopicSpec]) -> None:
             )
 
 
-async def _settled_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+async def settled_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
     """Partition counts of topics known to exist, once the broker's metadata lists them all
     (a topic created a moment ago can be described without its partitions for a while)."""
     counts: dict[str, int] = {}

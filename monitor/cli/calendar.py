@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.calendar import CalendarError, YearFileError, load_calendars, read_year_file
+from monitor.calendar import CalendarError, load_calendars, read_year_file
 from monitor.calendarcheck import Block, YearCheck, check_year, weekday_name
 from monitor.cli.common import fail
 
@@ -30,12 +30,8 @@ def check_command(
     """
     try:
         schedule = read_year_file(year_file)
-    except YearFileError as exc:
-        for error in exc.errors:
-            typer.echo(f"redline: {error}", err=True)
-        raise typer.Exit(2) from None
-    except CalendarError as exc:
-        raise fail(str(exc)) from None
+    except CalendarError as exc:  # every problem of the file, a line each
+        raise fail("\n".join(exc.problems)) from None
     check = check_year(schedule, load_calendars().festival_dates(schedule.year))
     typer.echo(check_text(year_file.name, check))
 

@@ -7,7 +7,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.runs import isolated_settings
 from monitor.settings import Settings
-from streams.topics import TopicLayoutError, ensure_topics, topic_specs
+from streams.topics import TopicLayoutError, ensure_topics, settled_counts, topic_specs
 
 pytestmark = pytest.mark.integration
 
@@ -19,10 +19,12 @@ def unique_settings(kafka_bootstrap: str, partitions: int = 4) -> Settings:
 
 
 async def describe(bootstrap: str, names: list[str]) -> dict[str, int]:
+    """Partition counts, once the broker describes every topic (right after creation it may
+    describe one without partitions: a bare describe_topics made this test flaky)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        return {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(names)}
+        return await settled_counts(admin, names)
     finally:
         await admin.close()
 
