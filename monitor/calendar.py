@@ -19,7 +19,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from monitor.configfile import FileError, Problems, Where, parse_mapping, parse_yaml, read_text
+from monitor.configfile import (
+    FileError,
+    Problems,
+    Source,
+    Where,
+    parse_mapping,
+    parse_yaml,
+    source_of,
+)
 from monitor.timeutil import DAY
 
 FIRST_YEAR = 2000
@@ -195,6 +203,19 @@ class Calendars:
         """The calendar ids with at least one year file."""
         return sorted(self._schedules)
 
+    def days_off_and_on(self) -> dict[tuple[str, int], tuple[frozenset[date], frozenset[date]]]:
+        """Each (calendar id, year) with a schedule: its holidays and make-up working days (what
+        working time depends on; two Calendars with equal ones count every deadline alike)."""
+        return {
+            (calendar_id, year): (schedule.holidays, schedule.workdays)
+            for calendar_id, years in self._schedules.items()
+            for year, schedule in years.items()
+        }
+
+    def years(self, calendar_id: str) -> dict[int, YearSchedule]:
+        """The years of ``calendar_id`` with a schedule (shipped or an operator's), by year."""
+        return dict(self._schedules.get(calendar_id, {}))
+
     def get(self, calendar_id: str) -> WorkCalendar:
         """The indexed calendar for an id; an id with no schedules follows the provisional rule."""
         built = self._built.get(calendar_id)
@@ -205,7 +226,7 @@ class Calendars:
         return built
 
 
-def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:
+def load_calendars(extra_files: Iterable[Path | Source] = ()) -> Calendars:
     """The shipped schedules 2020–2026 and festival table, with operators' year files on top."""
     data = resources.files("monitor.calendars") / "data"
     shipped: list[YearSchedule] = []
@@ -225,9 +246,11 @@ def load_calendars(extra_files: Iterable[Path] = ()) -> Calendars:
     return Calendars([*shipped, *loaded], festivals)
 
 
-def read_year_file(path: Path) -> YearSchedule:
-    """An operator's year file, read and validated (:func:`parse_year_file`)."""
-    return parse_year_file(str(path), read_text(path, CalendarError), origin=str(path))
+def read_year_file(file: Path | Source) -> YearSchedule:
+    """An operator's year file (a path, or a file already read), validated
+    (:func:`parse_year_file`)."""
+    source = source_of(file, CalendarError)
+    return parse_year_file(source.name, source.text, origin=source.name)
 
 
 def parse_year_file(name: str, text: str, origin: str) -> YearSchedule:

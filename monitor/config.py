@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.calendar import Calendars, load_calendars
-from monitor.configfile import FileError, Problems, Where, read_mapping
+from monitor.configfile import FileError, Problems, Source, Where, read_mapping, source_of
 from monitor.events import is_code
 from monitor.limits import Limit, Unit, parse_limit
 
@@ -99,12 +99,13 @@ class Config:
 
 @dataclass(frozen=True, slots=True)
 class ConfigFiles:
-    """Where the configuration lives; :meth:`load` reads (and re-reads) it."""
+    """Where the configuration lives (paths, or files already read: a configuration record's);
+    :meth:`load` reads (and re-reads) it."""
 
-    catalog: Path
-    centers: Path | None = None
-    calendars: Sequence[Path] = ()
-    policy: Path | None = None
+    catalog: Path | Source
+    centers: Path | Source | None = None
+    calendars: Sequence[Path | Source] = ()
+    policy: Path | Source | None = None
 
     def load(self) -> Config:
         """Read and validate every file; raises one :class:`ConfigError` with every problem of
@@ -119,7 +120,7 @@ class ConfigFiles:
                 centers = load_centers(self.centers)
             if calendars is not None:
                 with problems.gathering():
-                    _check_calendars(self.centers, centers, calendars)
+                    _check_calendars(_name(self.centers), centers, calendars)
         catalog: dict[str, Item] = {}
         with problems.gathering():
             catalog = load_catalog(self.catalog)
@@ -132,10 +133,12 @@ class ConfigFiles:
         return Config(catalog=catalog, centers=centers, calendars=calendars, policy=policy)
 
 
-def load_catalog(path: Path) -> dict[str, Item]:
+def load_catalog(file: Path | Source) -> dict[str, Item]:
     """The catalog file: ``items:`` with code, name, department, promised, statutory, …; every
     field of every item checked, every problem reported at once."""
-    entries = _entries(path, "items")
+    source = source_of(file, ConfigError)
+    path = source.name
+    entries = _entries(source, "items")
     catalog: dict[str, Item] = {}
     codes: set[str] = set()  # every code read, of valid items or not
     problems = Problems(ConfigError)
@@ -229,12 +232,14 @@ def _longer(promised: Limit, statutory: Limit) -> bool:
     return False
 
 
-def load_centers(path: Path) -> dict[str, Center]:
+def load_centers(file: Path | Source) -> dict[str, Center]:
     """The centres file: ``centers:`` with code, name, optional timezone, calendar and
     sources; every problem reported at once."""
+    source = source_of(file, ConfigError)
+    path = source.name
     centers: dict[str, Center] = {}
     problems = Problems(ConfigError)
-    for index, raw in enumerate(_entries(path, "centers")):
+    for index, raw in enumerate(_entries(source, "centers")):
         with problems.gathering():
             center = _center(Where.entry(ConfigError, path, f"centers[{index}]", raw), raw)
             if center.code in centers:
@@ -266,9 +271,11 @@ def _center(where: Where, raw: dict[str, Any]) -> Center:
     return Center(**fields)
 
 
-def load_policy(path: Path) -> Policy:
+def load_policy(file: Path | Source) -> Policy:
     """The policy file's ``yellow_at`` thresholds: default, centers, departments, items."""
-    raw = read_mapping(path, ConfigError)
+    source = source_of(file, ConfigError)
+    path = source.name
+    raw = read_mapping(source, ConfigError)
     where = _entry(path, "policy", raw)
     where.only(raw, {"yellow_at"})
     thresholds = raw.get("yellow_at") or {}
@@ -295,7 +302,7 @@ def load_policy(path: Path) -> Policy:
     )
 
 
-def _check_calendars(path: Path, centers: Mapping[str, Center], calendars: Calendars) -> None:
+def _check_calendars(path: str, centers: Mapping[str, Center], calendars: Calendars) -> None:
     problems = Problems(ConfigError)
     for index, center in enumerate(centers.values()):
         if not calendars.known(center.calendar):
@@ -306,6 +313,10 @@ def _check_calendars(path: Path, centers: Mapping[str, Center], calendars: Calen
                     f"{', '.join(calendars.ids())} (add its year files with --calendar)",
                 )
     problems.check()
+
+
+def _name(file: Path | Source) -> str:
+    return file.name if isinstance(file, Source) else str(file)
 
 
 def parse_fraction(value: object) -> Fraction:
@@ -341,9 +352,9 @@ def _timezone(value: object) -> str:
     return value
 
 
-def _entries(path: Path, key: str) -> list[Any]:
-    raw = read_mapping(path, ConfigError)
-    where = Where(ConfigError, path)
+def _entries(source: Source, key: str) -> list[Any]:
+    raw = read_mapping(source, ConfigError)
+    where = Where(ConfigError, source.name)
     unknown = sorted(map(str, set(raw) - {key}))
     if unknown:
         raise where.error(unknown[0], f"unknown top-level key; the file has {key}:")
@@ -353,5 +364,5 @@ def _entries(path: Path, key: str) -> list[Any]:
     return entries
 
 
-def _entry(path: Path, entry: str, raw: Any) -> Where:
+def _entry(path: str, entry: str, raw: Any) -> Where:
     return Where.entry(ConfigError, path, entry, raw)

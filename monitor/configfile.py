@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -164,6 +165,27 @@ def parse_mapping(
     return raw
 
 
-def read_mapping(path: Path, error_type: ErrorType) -> dict[str, Any]:
-    """The YAML file at ``path``, which must be a mapping."""
-    return parse_mapping(path, read_text(path, error_type), error_type)
+@dataclass(frozen=True, slots=True)
+class Source:
+    """An operator's file as read: the name it goes by in messages (its path as given) and
+    its text. A running configuration keeps its files this way (monitor.configrecord), so the
+    loaders read a file from disk and one from a configuration record alike."""
+
+    name: str
+    text: str
+
+    @classmethod
+    def read(cls, path: Path, error_type: ErrorType) -> Source:
+        """The file at ``path``; one that cannot be read is refused, naming it and why."""
+        return cls(str(path), read_text(path, error_type))
+
+
+def source_of(file: Path | Source, error_type: ErrorType) -> Source:
+    """``file`` as a :class:`Source`: read from disk when it is a path."""
+    return file if isinstance(file, Source) else Source.read(file, error_type)
+
+
+def read_mapping(file: Path | Source, error_type: ErrorType) -> dict[str, Any]:
+    """The YAML file (a path, or a :class:`Source` already read), which must be a mapping."""
+    source = source_of(file, error_type)
+    return parse_mapping(source.name, source.text, error_type)

@@ -51,11 +51,16 @@ class Engine:
 
     # -- configuration ------------------------------------------------------------------------
 
-    def reload(self, config: Config) -> list[Alert]:
-        """Swap the configuration and recompute every open case (e.g. a new calendar year)."""
+    def use(self, config: Config) -> None:
+        """Swap the configuration for what comes next; the cases held keep what they were
+        counted with until they are recomputed (:meth:`reload`, or loaded again)."""
         self.config = config
         self._timelines.clear()
         self._terms_cache.clear()
+
+    def reload(self, config: Config) -> list[Alert]:
+        """Swap the configuration and recompute every open case (e.g. a new calendar year)."""
+        self.use(config)
         changes: list[Alert] = []
         for case in self.cases.values():
             if case.is_open:

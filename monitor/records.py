@@ -35,10 +35,13 @@ from monitor.casetypes import Command, SupervisorAction
 
 
 class Version(NamedTuple):
-    """(events applied, engine time) of a case: compared as a tuple, newer wins."""
+    """(events applied, engine time, configuration version) of a case: compared as a tuple,
+    newer wins. The configuration's version breaks the tie when a configuration change
+    recomputed the case (the same events at the same time, counted anew)."""
 
     events: int
     time: int
+    config: int = 0
 
 
 class RecordError(ValueError):
@@ -46,7 +49,7 @@ class RecordError(ValueError):
 
 
 def _with_version(body: bytes, version: Version) -> bytes:
-    return body[:-1] + b',"version":[%d,%d]}' % version
+    return body[:-1] + b',"version":[%d,%d,%d]}' % version
 
 
 def _without_version(value: bytes, topic: str) -> tuple[dict[str, Any], Version]:
@@ -59,10 +62,12 @@ def _without_version(value: bytes, topic: str) -> tuple[dict[str, Any], Version]
     version = record.pop("version", None)
     if (
         not isinstance(version, list)
-        or len(version) != 2
+        or len(version) not in (2, 3)  # two: written before configuration versions
         or not all(isinstance(n, int) and not isinstance(n, bool) for n in version)
     ):
-        raise RecordError(f"{topic} version: must be [events, time], two integers")
+        raise RecordError(
+            f"{topic} version: must be [events, time, configuration version], integers"
+        )
     return record, Version(*version)
 
 

@@ -63,6 +63,7 @@ class Settings(BaseModel):
     cases_topic: str = "redline-cases"  # each case's latest view (compacted by case id)
     commands_topic: str = "redline-commands"  # supervisors' ack / cancel -> the case's partition
     audit_topic: str = "redline-audit"  # the decisions applied (compacted by entry id)
+    config_topic: str = "redline-config"  # the running configuration (one partition, compacted)
     app_id: str = "redline"  # the consumer group of the workers
     catalog: Path = Path(str(_DATA / "catalog.yaml"))
     centres: Path | None = Path(str(_DATA / "centres.yaml"))

@@ -26,8 +26,9 @@ from monitor.config import Item
 from monitor.limits import parse_limit
 
 VERSION = 1
-_NEXT = struct.Struct(">q")  # the next change instant, -1 for none
+_NEXT = struct.Struct(">q")  # the next change instant, -1 for none, -2 for a closed case
 NO_CHANGE = -1
+CLOSED = -2  # written since configuration versions; before, a closed case had NO_CHANGE
 
 
 def dump_case(case: Case) -> bytes:
@@ -48,20 +49,41 @@ def dump_case(case: Case) -> bytes:
             for alert in case.alerts.values()
             if alert.resolution is Resolution.CORRECTED
         ],
+        # the others as they stood: what a replay under another configuration is told apart
+        # from (workers before configuration versions ignore the key)
+        "alerts": [
+            _alert_dict(alert)
+            for alert in case.alerts.values()
+            if alert.resolution is not Resolution.CORRECTED
+        ],
     }
     due = case.next_change()
-    prefix = _NEXT.pack(NO_CHANGE if due is None else due)
+    prefix = _NEXT.pack(CLOSED if not case.is_open else NO_CHANGE if due is None else due)
     return prefix + jsontext.dumps(body)
 
 
 def next_change_of(snapshot: bytes) -> int | None:
     """The next change instant recorded in a snapshot, read from its prefix alone."""
     (due,) = _NEXT.unpack_from(snapshot)
-    return None if due == NO_CHANGE else int(due)
+    return None if due in (NO_CHANGE, CLOSED) else int(due)
+
+
+def may_be_open(snapshot: bytes | memoryview) -> bool:
+    """Whether the snapshot's case may be open, from its prefix alone (a snapshot written
+    before closed cases were marked may be of a closed case too)."""
+    (due,) = _NEXT.unpack_from(snapshot)
+    return bool(due != CLOSED)
 
 
 def load_case(snapshot: bytes, rules: Rules) -> Case:
-    """Rebuild a case from its snapshot by replaying its history; no alert changes pending."""
+    """Rebuild a case from its snapshot by replaying its history under ``rules``.
+
+    Under the configuration the snapshot was made with, no alert changes are pending. Under
+    another (a new calendar year, a centre moved to another zone), the alerts the replay
+    changed are pending (``case.take_changes()``): one that no longer holds is resolved
+    ``corrected``, one newly due is fired at its own instant, as after an operator's reload.
+    A snapshot from before the alerts were kept (``alerts`` missing) has every alert
+    pending."""
     body = json.loads(snapshot[_NEXT.size :])
     if body.get("v") != VERSION:
         raise ValueError(f"case snapshot version {body.get('v')!r} is not {VERSION}")
@@ -77,11 +99,10 @@ def load_case(snapshot: bytes, rules: Rules) -> Case:
     ]
     case.opened_by = _opener(body, case.facts)
     case.time = body["time"]
-    case.recompute()
-    for raw in body["corrected"]:
+    for raw in (*body["corrected"], *body.get("alerts", ())):
         alert = _alert_of(case.case_id, raw)
-        case.alerts.setdefault(alert.id, alert)
-    case.take_changes()
+        case.alerts[alert.id] = alert
+    case.recompute()  # the alerts as stored are what it tells changes from
     return case
 
 
@@ -134,13 +155,17 @@ def _alert_dict(alert: Alert) -> dict[str, Any]:
         "acknowledged_at": alert.acknowledged_at,
         "detail": alert.detail,
         "note": alert.note,
+        "status": alert.status.value,
+        "resolution": alert.resolution.value if alert.resolution is not None else None,
     }
 
 
 def _alert_of(case_id: str, raw: dict[str, Any]) -> Alert:
     alert = Alert(case_id, AlertKind(raw["kind"]), raw["subject"], raw["fired_at"], raw["detail"])
-    alert.status = AlertStatus.RESOLVED
-    alert.resolution = Resolution.CORRECTED
+    # a corrected alert written before status and resolution were kept has neither
+    alert.status = AlertStatus(raw.get("status", AlertStatus.RESOLVED.value))
+    resolution = raw.get("resolution", Resolution.CORRECTED.value)
+    alert.resolution = None if resolution is None else Resolution(resolution)
     alert.resolved_at = raw["resolved_at"]
     alert.acknowledged_at = raw["acknowledged_at"]
     alert.note = raw["note"]

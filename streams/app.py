@@ -34,6 +34,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from monitor.configlink import ConfigFollower
+from monitor.configrecord import ConfigRecord, ConfigSet
 from monitor.engine import Engine
 from monitor.gctuning import tune_gc
 from monitor.readmodel import KnownCodes, ReadModel, queue_records
@@ -48,6 +50,7 @@ from streams.kit.rebalance import install_seek_fixes, owned_partitions, rearm_af
 from streams.kit.tablestore import TableStore
 from streams.kit.ticker import Ticker
 from streams.kit.timers import Timers
+from streams.liveconfig import LiveConfig
 from streams.rebuild import ReadModelGuard
 from streams.tracker import Inbound, Outputs, Tracker
 
@@ -70,8 +73,11 @@ HANDLED_WAIT_S = 2.0  # a rebalance waits this long at most for the handled offs
 AGENT_FAILED = 70  # the worker's exit status when its agent failed (EX_SOFTWARE)
 
 
-def create_app(settings: Settings) -> faust.App:
-    """The worker app for these settings (topics must exist: ``streams.topics.ensure_topics``)."""
+def create_app(settings: Settings, running: ConfigRecord | None = None) -> faust.App:
+    """The worker app for these settings (topics must exist: ``streams.topics.ensure_topics``),
+    running the configuration ``running`` (``monitor.configlink.running``: the newest on the
+    topic) and following the topic from there; without one, the files the settings point at,
+    as version 0 (tests, benchmarks), switched to the topic's newest once it is read."""
     tune_gc()
     app = faust.App(
         settings.app_id,
@@ -99,7 +105,9 @@ def create_app(settings: Settings) -> faust.App:
     table = app.Table("state", partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
     store = TableStore(table, next_change_of)
-    config = settings.config_files().load()
+    if running is None:
+        running = ConfigRecord(ConfigSet.read(settings.config_files()), "(files)", 0, "files")
+    config = running.files.load()
     tracker = Tracker(Engine(config), store, settings.cached_cases)
     timers = Timers()
     redis = connect(settings.redis_url, REDIS_TIMEOUT_S)
@@ -173,20 +181,30 @@ def create_app(settings: Settings) -> faust.App:
             return Inbound.EVENT_AGAIN
         return kind
 
+    live = LiveConfig(
+        running,
+        tracker,
+        store,
+        read_model,
+        send,
+        lambda: owned_partitions(app, settings.events_topic),
+    )
+
     @app.agent(inbound)
     async def track(stream: Any) -> None:
         try:
             async for events in stream.take_events(BATCH, within=BATCH_WAIT_S):
-                arrived_at = int(time.time())
-                outputs = []
-                for partition, group in by_partition(events).items():
-                    store.partition = partition
-                    messages = [
-                        (inbound_of(e.message), e.message.key, e.message.value) for e in group
-                    ]
-                    with writing_for(group[-1]):
-                        outputs.append((partition, tracker.on_batch(messages, arrived_at)))
-                await send(outputs)
+                async with live.lock:  # a configuration switch or a recompute turn waits
+                    arrived_at = int(time.time())
+                    outputs = []
+                    for partition, group in by_partition(events).items():
+                        store.partition = partition
+                        messages = [
+                            (inbound_of(e.message), e.message.key, e.message.value) for e in group
+                        ]
+                        with writing_for(group[-1]):
+                            outputs.append((partition, tracker.on_batch(messages, arrived_at)))
+                    await send(outputs)
         except Exception:
             # Nothing here expects it (Redis and Kafka being away are waited for): faust would
             # start the agent again past the batch it held, which then waits, unapplied, for the
@@ -202,6 +220,8 @@ def create_app(settings: Settings) -> faust.App:
 
     app.task(Ticker(timers, send_tick).run)
     app.task(ReadModelGuard(settings, read_model).run)
+    app.task(ConfigFollower(settings, running, live.switch).run)
+    app.task(live.keep_reporting)
     # after each rebalance: the timers of the partitions now owned, from the table; the
     # tracker's cached cases are reloaded (another worker may have changed them meanwhile)
     rearm_after_rebalance(app, settings.events_topic, timers, store, forget=tracker.forget_all)
@@ -216,4 +236,10 @@ def create_app(settings: Settings) -> faust.App:
             log.warning("handled offsets not read (%s): some events may count twice", exc)
 
     app.on_rebalance_complete.connect(adopt_handled)  # type: ignore[arg-type]
+
+    async def recompute_owned(sender: Any, *_: Any, **__: Any) -> None:
+        """The partitions now owned whose cases were counted under an older configuration."""
+        live.start()
+
+    app.on_rebalance_complete.connect(recompute_owned)  # type: ignore[arg-type]
     return app

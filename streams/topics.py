@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from monitor.configlink import MAX_RECORD_BYTES
 from monitor.settings import Settings
 
 DAY_MS = 86_400_000
@@ -25,16 +26,20 @@ class TopicSpec:
     partitions: int
     compacted: bool = False  # state (latest value per key) rather than a log
     retention_days: int | None = None  # None: the broker's default
+    max_message_bytes: int | None = None  # None: the broker's default (1 MiB)
 
     def configs(self) -> dict[str, str]:
         configs = {"cleanup.policy": "compact" if self.compacted else "delete"}
         if self.retention_days is not None:
             configs["retention.ms"] = str(self.retention_days * DAY_MS)
+        if self.max_message_bytes is not None:
+            configs["max.message.bytes"] = str(self.max_message_bytes)
         return configs
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """Every topic, co-partitioned: a case's events, ticks and state share one partition number."""
+    """Every topic; all but the configuration's co-partitioned: a case's events, ticks and state
+    share one partition number."""
     partitions = settings.partitions
     return [
         TopicSpec(settings.events_topic, partitions, retention_days=30),
@@ -44,6 +49,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.cases_topic, partitions, compacted=True),
         TopicSpec(settings.commands_topic, partitions),
         TopicSpec(settings.audit_topic, partitions, compacted=True),
+        # not co-partitioned: one partition, so that versions are offsets, in order
+        TopicSpec(settings.config_topic, 1, compacted=True, max_message_bytes=MAX_RECORD_BYTES),
     ]
 
 

@@ -19,6 +19,8 @@ from monitor.alert import Alert
 from monitor.case import Case
 from monitor.casetypes import Outcome
 from monitor.caseview import alert_view, case_clocks, case_timeline, case_view, instant_formatter
+from monitor.config import Config
+from monitor.configrecord import affects_open_cases
 from monitor.engine import Engine
 from monitor.events import AnyEvent, EventRefused, FieldError, parse_event
 from monitor.readmodel import FeedRecord, TopicRecord
@@ -105,6 +107,37 @@ class Tracker:
         # needed), so a worker's heap does not grow with every open case it has ever ticked.
         self.cached_cases = cached_cases
         self._recent: OrderedDict[str, None] = OrderedDict()
+        # the version of the configuration the engine runs (monitor.configrecord): the third
+        # part of every case's version, so that a case recomputed under a new configuration
+        # replaces its view counted under the old one
+        self.config_version = 0
+
+    def switch(self, config: Config, version: int) -> bool:
+        """Run ``config`` (version ``version``) from now on. Returns whether open cases must be
+        recomputed (:func:`~monitor.configrecord.affects_open_cases`); if so the cases held in
+        memory are dropped, so that each is loaded again, and recomputed, when next needed
+        (:meth:`recompute` goes through the rest)."""
+        affects = affects_open_cases(self.engine.config, config)
+        self.engine.use(config)
+        self.config_version = version
+        if affects:
+            self.forget_all()
+        return affects
+
+    def recompute(self, case_ids: Iterable[str], now: int) -> Outputs:
+        """Recompute these cases (of one partition) under the configuration now running: each
+        not yet held is loaded again from its snapshot, which replays it under the new
+        configuration; its view is republished, its timer re-armed, its alerts corrected or
+        fired (each newly due at its own instant, up to ``now``). A case already held was
+        loaded since the switch: it is counted anew already."""
+        out = Outputs()
+        for case_id in case_ids:
+            if case_id in self.engine.cases:
+                continue
+            case = self._case(case_id, out)
+            if case is not None and case.is_open:
+                self._touch(out, case, [])
+        return self._finish(out, now)
 
     def on_batch(
         self, messages: Iterable[tuple[Inbound, bytes | None, bytes]], arrived_at: int
@@ -150,7 +183,7 @@ class Tracker:
         if key is not None and key != event.case_id.encode():
             errors = [FieldError("(key)", "the Kafka key must be the event's case_id")]
             return self._refuse(out, key, value, errors, arrived_at)
-        case = self._case(event.case_id)
+        case = self._case(event.case_id, out)
         result = self.engine.offer(event, value)
         if result.refused:
             return self._refuse(out, key, value, result.errors, arrived_at)
@@ -167,7 +200,7 @@ class Tracker:
         except (UnicodeDecodeError, ValueError):
             log.warning("ignored a malformed tick: key=%r value=%r", key, value)
             return
-        case = self._case(case_id)
+        case = self._case(case_id, out)
         if case is not None:
             self._touch(out, case, self.engine.advance(case_id, due))
 
@@ -178,7 +211,7 @@ class Tracker:
             field, _, rule = str(refused).partition(": ")
             out.dead.append(DeadLetter(key, value, [FieldError(field, rule)]))
             return
-        case = self._case(command.case_id)
+        case = self._case(command.case_id, out)
         if case is None:
             errors = [FieldError("case_id", "no such case on this partition")]
             out.dead.append(DeadLetter(key, value, errors))
@@ -220,7 +253,9 @@ class Tracker:
             self.engine.forget(recent.popitem(last=False)[0])
         return out
 
-    def _case(self, case_id: str) -> Case | None:
+    def _case(self, case_id: str, out: Outputs) -> Case | None:
+        """The case held, or loaded from its snapshot; what loading it under a configuration
+        other than the snapshot's changed (its alerts) is published with the rest."""
         case = self.engine.cases.get(case_id)
         if case is None:
             snapshot = self.store.get(case_id)
@@ -228,6 +263,9 @@ class Tracker:
                 case = load_case(snapshot, self.engine.rules)
                 self.engine.adopt(case)
                 self._recent[case_id] = None  # so that it is forgotten in its turn
+                changes = case.take_changes()
+                if changes:
+                    self._touch(out, case, changes)
         return case
 
     def forget_all(self) -> None:
@@ -242,7 +280,7 @@ class Tracker:
         view["clocks"] = case_clocks(case)
         # the case's version goes with the view and its alerts: a replayed older state cannot
         # win; each is serialised once, for the read model and for Kafka alike
-        version = Version(len(case.facts) + len(case.actions), case.time)
+        version = Version(len(case.facts) + len(case.actions), case.time, self.config_version)
         out.records.append(CaseRecord(view, version, jsontext.dumps(view)))
         fmt = instant_formatter(case.terms)
         for alert in changes:

@@ -23,12 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
-from monitor.api import examples, health, ingest, routers
+from monitor.api import configview, examples, health, ingest, routers
 from monitor.api.auth import Role, TokenStore
 from monitor.api.bodies import BodyLimits, not_json
 from monitor.api.fanout import ChangeHub
 from monitor.api.kafka import KafkaLink
 from monitor.api.metrics import ApiMetrics, RequestMetrics
+from monitor.configrecord import ConfigRecord, ConfigSet
 from monitor.readmodel import ReadModel
 from monitor.redisclient import connect
 from monitor.retry import Backoff, attempts
@@ -57,7 +58,8 @@ Every route but the probes, `/metrics` and the public progress page takes
 def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
     """The API for these settings (the configuration files are loaded now: an invalid one
     stops the start with its file, entry and field); ``access_log``: a line per request."""
-    config = settings.config_files().load()
+    files = ConfigSet.read(settings.config_files())
+    config = files.load()
     metrics = ApiMetrics(config)
 
     @asynccontextmanager
@@ -67,6 +69,8 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
         tokens = TokenStore(redis, settings.auth_prefix)
         app.state.settings = settings
         app.state.config = config
+        # version 0 until the follower has read the topic (moments after Kafka answers)
+        app.state.config_record = ConfigRecord(files, "(files)", 0, "files")
         app.state.redis = redis
         app.state.read_model = ReadModel(redis, settings.read_model_prefix)
         changes = ChangeHub(
@@ -82,12 +86,14 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
         kafka.start()
         changes.start()
         registering = asyncio.create_task(_keep_dev_tokens(tokens, settings))
+        following = asyncio.create_task(configview.follow(app).run())
         try:
             yield
         finally:
-            registering.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await registering
+            for task in (registering, following):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await changes.stop()
             await kafka.stop()
             await redis.aclose()
@@ -110,6 +116,7 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(health.router)
     app.include_router(routers.router)
+    app.include_router(configview.router)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
 

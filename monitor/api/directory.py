@@ -1,22 +1,18 @@
 """Names for people to read: approval items (事项) and service centres (中心) by code.
 
 The read model keeps codes only; the wall and the applicant's progress page show names too. The
-names come from the operators' catalog and centres files that the settings point at, read once
-per app on first use (a file that fails to load leaves the codes to speak for themselves).
+names come from the running configuration's catalog and centres, built on first use and again
+after each configuration switch (``monitor.api.configview``).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from monitor.config import ConfigError, load_catalog, load_centers
-from monitor.settings import Settings
-
-log = logging.getLogger(__name__)
+from monitor.config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,27 +31,17 @@ class Directory:
         return self.centers.get(code) if isinstance(code, str) else None
 
 
-def load_directory(settings: Settings) -> Directory:
-    """The names in the files ``settings`` points at."""
-    try:
-        items = {code: item.name for code, item in load_catalog(settings.catalog).items()}
-        centers = (
-            {code: center.name for code, center in load_centers(settings.centres).items()}
-            if settings.centres is not None
-            else {}
-        )
-    except (ConfigError, OSError) as exc:
-        # the worker refuses to start on a bad file; here names are a courtesy, codes suffice
-        log.warning("names unavailable, showing codes: %s", exc)
-        return Directory()
-    return Directory(items, centers)
+def directory_of(config: Config) -> Directory:
+    """The names in the running configuration."""
+    items = {code: item.name for code, item in config.catalog.items()}
+    return Directory(items, {code: center.name for code, center in config.centers.items()})
 
 
 def _directory(request: Request) -> Directory:
     state = request.app.state
     found: Directory | None = getattr(state, "directory", None)
     if found is None:
-        found = state.directory = load_directory(state.settings)
+        found = state.directory = directory_of(state.config)
     return found
 
 

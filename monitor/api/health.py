@@ -37,6 +37,7 @@ _READY_EXAMPLES: dict[int | str, dict[str, Any]] = {
                     "status": "ready",
                     "checks": {"kafka": "ok", "redis": "ok", "auth": "ok"},
                     "read_model": "whole",
+                    "config": {"version": 3, "digest": "sha256:5b0c…"},
                 }
             }
         },
@@ -66,15 +67,18 @@ async def readyz(request: Request) -> JSONResponse:
     (live tokens in Redis), else 503 naming what is missing. ``read_model`` says whether the
     read model is whole or still to be rebuilt from Kafka (a worker does it, moments after a
     Redis loss or the first start): the API answers meanwhile (ingestion is unaffected, reads
-    may miss cases until it is done), so it does not decide readiness."""
+    may miss cases until it is done), so it does not decide readiness. ``config`` names the
+    configuration version this process runs (``GET /v1/config`` says more)."""
     kafka, (redis, auth, whole) = await asyncio.gather(_kafka(request), _redis(request))
     checks = {"kafka": kafka, "redis": redis, "auth": auth}
     ready = all(value == "ok" for value in checks.values())
+    record = request.app.state.config_record
     return JSONResponse(
         {
             "status": "ready" if ready else "not ready",
             "checks": checks,
             "read_model": whole,
+            "config": {"version": record.version, "digest": record.digest},
         },
         status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli import api, calendar, engine, pipeline, watch
+from monitor.cli import api, calendar, config, engine, pipeline, watch
 from streams.simulate import simulate_command  # defined beside the load it produces
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ for name, command in (
     app.command(name)(command)
 app.add_typer(api.token_app, name="token")
 app.add_typer(calendar.calendar_app, name="calendar")
+app.add_typer(config.config_app, name="config")
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ def worker_command(
 
     from faust.worker import Worker
 
+    from monitor import configlink
+    from monitor.configfile import FileError
     from streams.app import create_app
     from streams.topics import TopicLayoutError, ensure_topics
 
@@ -34,11 +36,18 @@ def worker_command(
         raise fail(str(exc)) from None
     try:
         created = asyncio.run(ensure_topics(settings))
+        running = asyncio.run(configlink.running(settings))
     except TopicLayoutError as exc:
+        raise fail(str(exc)) from None
+    except FileError as exc:  # the newest version does not load here (a newer Redline's)
         raise fail(str(exc)) from None
     if created:
         typer.echo(f"redline: created topics {', '.join(created)}", err=True)
-    worker = Worker(create_app(settings), loglevel=loglevel, quiet=True)
+    typer.echo(
+        f"redline: configuration version {running.version} ({running.how}, {running.applied_by})",
+        err=True,
+    )
+    worker = Worker(create_app(settings, running), loglevel=loglevel, quiet=True)
     # faust's terminal spinner sets the root logger to DEBUG, so every debug call (aiokafka
     # logs each record it sends) built a log record: 8 % of a busy worker's time
     worker.spinner = None

@@ -24,9 +24,10 @@ def wall_text(
     reds: Sequence[dict[str, object]],
     feeds: Sequence[SourceHealth],
     ranks: Sequence[DepartmentRank],
+    reports: Sequence[dict[str, object]] = (),
 ) -> str:
     """One view of the read model as text: lights, the most overdue red cases, feed health,
-    and the departments' ranking (科室排名) over all time."""
+    the departments' ranking (科室排名) over all time, and the configuration the workers run."""
     lines = [f"redline watch  {zone(DEFAULT_TIMEZONE).format(now)}  {where}"]
     lines.append("cases    " + "  ".join(f"{light} {count}" for light, count in totals.items()))
     if not any(totals.values()):
@@ -57,7 +58,25 @@ def wall_text(
             f"         {rank.department or '-':<14} {rank.completed:>9} {on_time:>8} "
             f"{rank.breached:>9} {rank.overdue_now:>8}"
         )
+    lines.append("config   " + config_line(reports))
     return "\n".join(lines)
+
+
+def config_line(reports: Sequence[dict[str, object]]) -> str:
+    """The configuration versions the workers report, and a recompute under way."""
+    workers = [r for r in reports if r.get("process") == "worker"]
+    if not workers:
+        return "no worker reports its configuration version"
+    versions = sorted({int(str(r["version"])) for r in workers})
+    running = ", ".join(f"version {v}" for v in versions)
+    line = f"{running} on {len(workers)} worker{'' if len(workers) == 1 else 's'}"
+    passes = [r.get("recompute") for r in workers]
+    busy = [r for r in passes if isinstance(r, dict) and not r.get("finished")]
+    if busy:
+        done = sum(int(r.get("done", 0)) for r in busy)
+        cases = sum(int(r.get("cases", 0)) for r in busy)
+        line += f"; recomputing open cases: {done} of {cases} done"
+    return line
 
 
 def span(seconds: int) -> str:

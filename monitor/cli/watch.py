@@ -56,6 +56,7 @@ async def _watch(redis_url: str, prefix: str, interval: float, once: bool) -> No
                     await read_model.red_cases(limit=WATCH_RED_SHOWN),
                     await read_model.sources(),
                     await read_model.department_ranking(),
+                    await read_model.config_reports(),
                 )
             except (RedisError, OSError) as exc:
                 if once:

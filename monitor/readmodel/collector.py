@@ -51,6 +51,10 @@ class ReadModelCollector(Collector):
 
     def __init__(self, config: Config) -> None:
         self.snapshot = Snapshot()
+        self.use(config)
+
+    def use(self, config: Config) -> None:
+        """The label values of ``config`` (after a configuration switch)."""
         # configured codes and the one value every other code is counted under (the workers
         # fold them: monitor.readmodel.views.KnownCodes): their series exist at zero before
         # the first case arrives

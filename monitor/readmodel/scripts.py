@@ -34,22 +34,25 @@ end
 
 # KEYS[1]: the case hash. ARGV: prefix, events, time, view JSON, footprint JSON, case id, light,
 # centre, opened_by ('' for none: the two small fields the API's write checks read instead of
-# the whole view).
+# the whole view), configuration version. The version (events, time, configuration) is
+# compared as a tuple; a hash written before configuration versions has none (0).
 WRITE_CASE = (
     APPLY
     + """
-local events, time = tonumber(ARGV[2]), tonumber(ARGV[3])
-local stored = redis.call('HMGET', KEYS[1], 'events', 'time', 'footprint')
+local events, time, config = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[10])
+local stored = redis.call('HMGET', KEYS[1], 'events', 'time', 'footprint', 'config')
 if stored[1] then
   local old_events, old_time = tonumber(stored[1]), tonumber(stored[2])
-  if events < old_events or (events == old_events and time <= old_time) then
+  local old_config = tonumber(stored[4]) or 0
+  if events < old_events or (events == old_events and (time < old_time
+      or (time == old_time and config <= old_config))) then
     return 0
   end
   apply(ARGV[1], cjson.decode(stored[3]), -1)
 end
 apply(ARGV[1], cjson.decode(ARGV[5]), 1)
 redis.call('HSET', KEYS[1], 'events', ARGV[2], 'time', ARGV[3], 'view', ARGV[4],
-  'footprint', ARGV[5], 'center', ARGV[8], 'opened_by', ARGV[9])
+  'footprint', ARGV[5], 'center', ARGV[8], 'opened_by', ARGV[9], 'config', ARGV[10])
 changed(ARGV[1], 'kind', 'case', 'id', ARGV[6], 'case_id', ARGV[6], 'light', ARGV[7])
 return 1
 """
@@ -66,7 +69,10 @@ local function by_status(record)
   return prefix .. 'alerts:' .. record.status .. ':' .. record.kind
 end
 local function older(new, old)
-  return new[1] < old[1] or (new[1] == old[1] and new[2] < old[2])
+  -- (events, time, configuration version); a version written before the third has none
+  local new3, old3 = new[3] or 0, old[3] or 0
+  return new[1] < old[1] or (new[1] == old[1] and (new[2] < old[2]
+    or (new[2] == old[2] and new3 < old3)))
 end
 for i = 3, #ARGV, 3 do
   local id, record = ARGV[i], cjson.decode(ARGV[i + 1])

@@ -112,7 +112,7 @@ class ReadModel:
         """Store a case view and move it in the indexes and aggregates; False (and nothing
         changes) when the stored version is the same or newer. ``body`` is ``view`` as JSON,
         when the caller already has it."""
-        events, time = version
+        events, time, config = version
         written = await self._write_case(
             client=self._client,
             keys=[self.key("case", str(view["case_id"]))],
@@ -126,6 +126,7 @@ class ReadModel:
                 str(view.get("light") or ""),
                 str(view.get("center") or ""),
                 str(view.get("opened_by") or ""),
+                config,
             ],
         )
         return bool(written)
@@ -186,6 +187,23 @@ class ReadModel:
         found = await self.redis.hmget(self.key("feed", "handled"), [str(p) for p in wanted])
         return {p: int(raw) for p, raw in zip(wanted, found, strict=True) if raw is not None}
 
+    # -- the running configuration, as each process reports it ---------------------------------
+
+    async def report_config(self, process: str, entry: dict[str, Any], ttl_s: int = 10) -> None:
+        """A process's configuration version (and a worker's recompute progress), kept
+        ``ttl_s`` seconds: a process that stopped reporting drops out of the list."""
+        await self.redis.set(
+            self.key("config", "process", process), jsontext.dumps(entry), ex=ttl_s
+        )
+
+    async def config_reports(self) -> list[View]:
+        """What every running process last reported, by process id."""
+        keys = [key async for key in self.redis.scan_iter(match=self.key("config", "process", "*"))]
+        if not keys:
+            return []
+        found = await self.redis.mget(sorted(keys))
+        return [_loads(raw) for raw in found if raw is not None]
+
     # -- whole: what a rebuild needs -----------------------------------------------------------
 
     async def is_built(self) -> bool:
@@ -244,10 +262,11 @@ class ReadModel:
 
     async def case_version(self, case_id: str) -> Version | None:
         """The version of the stored view of one case."""
-        events, time = await self.redis.hmget(self.key("case", case_id), ["events", "time"])
+        key = self.key("case", case_id)
+        events, time, config = await self.redis.hmget(key, ["events", "time", "config"])
         if events is None or time is None:
             return None
-        return Version(int(events), int(time))
+        return Version(int(events), int(time), int(config or 0))
 
     async def cases(
         self,

@@ -23,6 +23,23 @@ def by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
     return groups
 
 
+class _PartitionOnly:
+    """What faust's store reads of the current event: its message's partition."""
+
+    def __init__(self, partition: int) -> None:
+        self.message = self
+        self.partition = partition
+
+
+@contextmanager
+def writing_to(partition: int) -> Iterator[None]:
+    """Table writes inside go to ``partition``'s store, for work that no event brought (a
+    recompute of the cases of a partition)."""
+    holder = _PartitionOnly(partition)
+    with writing_for(holder):
+        yield
+
+
 @contextmanager
 def writing_for(event: Any) -> Iterator[None]:
     """Table writes inside go to ``event``'s partition: faust's RocksDB store picks the

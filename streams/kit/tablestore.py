@@ -75,6 +75,18 @@ class TableStore(MutableMapping[str, bytes]):
     def __len__(self) -> int:
         return len(self.table)
 
+    def keys_where(
+        self, partitions: set[int], keep: Callable[[memoryview], bool]
+    ) -> dict[int, list[str]]:
+        """The keys of ``partitions`` whose stored bytes ``keep`` accepts (a view of them, not a
+        copy: it reads a prefix), by partition."""
+        found: dict[int, list[str]] = {partition: [] for partition in partitions}
+        for key, value in self.table.items():
+            (partition,) = _PARTITION.unpack_from(value)
+            if partition in found and keep(memoryview(value)[_PARTITION.size :]):
+                found[partition].append(key.decode())
+        return found
+
     def armed(self) -> Iterator[Armed]:
         """Every key held, with its partition and next due instant, from the value prefixes."""
         for key, value in self.table.items():

@@ -59,7 +59,7 @@ alert_records = st.builds(
     department=maybe,
     item_code=maybe,
     handler=maybe,
-    version=st.builds(Version, st.integers(0, 10**6), st.integers(0, 2**40)),
+    version=st.builds(Version, st.integers(0, 10**6), st.integers(0, 2**40), st.integers(0, 99)),
 )
 
 
@@ -67,7 +67,7 @@ alert_records = st.builds(
 def test_an_alert_record_decodes_to_itself(record: AlertRecord) -> None:
     key, value = record.encode()
     assert key == record.id.encode() and AlertRecord.decode(value) == record
-    assert value.endswith(b',"version":[%d,%d]}' % record.version)
+    assert value.endswith(b',"version":[%d,%d,%d]}' % record.version)
 
 
 def test_an_alert_record_from_before_item_code_and_handler_decodes_with_none() -> None:
@@ -75,7 +75,7 @@ def test_an_alert_record_from_before_item_code_and_handler_decodes_with_none() -
     assert (record.kind, record.status, record.version) == (
         AlertKind.DEADLINE_OVERDUE,
         AlertStatus.FIRING,
-        (3, 1760112000),
+        (3, 1760112000, 0),  # written before configuration versions: version 0
     )
     assert (record.center, record.department, record.item_code, record.handler) == (
         "GZ-TIANHE",
@@ -83,10 +83,11 @@ def test_an_alert_record_from_before_item_code_and_handler_decodes_with_none() -
         None,
         None,
     )
-    # re-encoded, it carries the two new fields, between department and version
+    # re-encoded, it carries the two new fields, between department and version, and the
+    # version's third part
     assert record.encode()[1] == BEFORE_ROUTING.replace(
         b'"MKT",', b'"MKT","item_code":null,"handler":null,'
-    )
+    ).replace(b"1760112000]", b"1760112000,0]")
 
 
 @pytest.mark.parametrize(
@@ -94,8 +95,14 @@ def test_an_alert_record_from_before_item_code_and_handler_decodes_with_none() -
     [
         (b"not json", "redline-alerts (json): not a JSON object"),
         (b"[1]", "redline-alerts (json): not a JSON object"),
-        (b'{"id":"a1"}', "redline-alerts version: must be [events, time], two integers"),
-        (b'{"id":"a1","version":[1,true]}', "version: must be [events, time]"),
+        (
+            b'{"id":"a1"}',
+            "redline-alerts version: must be [events, time, configuration version], integers",
+        ),
+        (
+            b'{"id":"a1","version":[1,true]}',
+            "version: must be [events, time, configuration version]",
+        ),
         (b'{"id":"a1","version":[1,2]}', "redline-alerts kind: required"),
         (BEFORE_ROUTING.replace(b"deadline_overdue", b"late"), "redline-alerts: 'late'"),
     ],
@@ -110,7 +117,9 @@ def test_a_case_record_keeps_its_view_and_version(extra: dict[str, Any], events:
     view = {"case_id": "C-1", **{k: v for k, v in extra.items() if k != "case_id"}}
     record = CaseRecord(view, Version(events, 1_760_000_000))
     key, value = record.encode()
-    assert key == b"C-1" and value == jsontext.dumps({**view, "version": [events, 1_760_000_000]})
+    assert key == b"C-1" and value == jsontext.dumps(
+        {**view, "version": [events, 1_760_000_000, 0]}
+    )
     assert CaseRecord.decode(value) == record
 
 

@@ -276,7 +276,7 @@ def test_a_batch_publishes_each_case_once_with_the_latest_state_of_each_alert(
     )
     assert [key for key, _ in out.cases] == [b"C-1", b"C-2"]
     c1 = json.loads(out.cases[0][1])
-    assert c1["light"] == "red" and c1["version"] == [1, red_at]
+    assert c1["light"] == "red" and c1["version"] == [1, red_at, 0]
     alerts = {json.loads(v)["kind"]: json.loads(v)["status"] for _, v in out.alerts}
     assert alerts == {"deadline_warning": "resolved", "deadline_overdue": "firing"}
     assert len(out.alerts) == 2 and len(out.dead) == 1 and not out.touched
@@ -332,3 +332,62 @@ def test_an_event_read_again_after_a_rebalance_is_not_counted_or_dead_lettered_a
     assert not broken.dead and not broken.feed  # its dead letter was sent the first time
     again = tracker.on_batch([(Inbound.EVENT, b"C-1", ACCEPTED)], ARRIVED + 5)  # a resend
     assert [f.outcome for f in again.feed] == ["duplicate"]
+
+
+# -- a configuration switch -------------------------------------------------------------------
+
+NATIONAL_DAY_WORKED = """\
+calendar: cn
+year: 2026
+source: 测试：国庆节后三天改为上班
+holidays: ["2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04"]
+workdays: ["2026-09-20", "2026-10-10"]
+"""
+
+
+def switched(tracker: Tracker, tmp_path: Path, version: int = 2) -> bool:
+    year = tmp_path / "cn-2026.yaml"
+    year.write_text(NATIONAL_DAY_WORKED, "utf-8")
+    config = ConfigFiles(DATA / "catalog.yaml", DATA / "centres.yaml", (year,)).load()
+    return tracker.switch(config, version)
+
+
+def test_a_case_loaded_after_a_switch_publishes_its_corrections_with_the_next_event(
+    tracker: Tracker, tmp_path: Path
+) -> None:
+    red_at = parse_instant("2026-10-11T00:00:00+08:00")
+    tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    tracker.on_tick("C-1", red_at)  # red under the shipped calendar
+    assert switched(tracker, tmp_path) and not tracker.engine.cases  # held cases dropped
+    handler = event(2, "step_started", "2026-10-11T09:00:00+08:00", data={"step": "review"})
+    out = tracker.on_event(b"C-1", handler, red_at + 9 * 3600)
+    assert not out.dead, out.dead
+    (view,) = [json.loads(value) for _, value in out.cases]
+    # 10-05..10-07 are working days now: 5wd from 9-28 ends 10-08 00:00, long passed
+    assert view["deadline"] == "2026-10-08T00:00:00+08:00" and view["version"][2] == 2
+    fired = {json.loads(v)["kind"]: json.loads(v)["fired_at"] for _, v in out.alerts}
+    assert fired["deadline_overdue"] == "2026-10-08T00:00:00+08:00"  # its own instant
+
+
+def test_recompute_republishes_every_case_not_yet_counted_anew_and_re_arms_it(
+    tracker: Tracker, tmp_path: Path
+) -> None:
+    tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    assert switched(tracker, tmp_path, version=7)
+    out = tracker.recompute(["C-1", "NO-SUCH-CASE"], ARRIVED + 60)
+    ((_, value),) = out.cases
+    view = json.loads(value)
+    assert view["deadline"] == "2026-10-08T00:00:00+08:00" and view["version"][2] == 7
+    assert out.arm == [("C-1", parse_instant("2026-10-07T00:00:00+08:00"))]  # the new warning
+    # a case already loaded since the switch is counted anew already: not again
+    assert not tracker.recompute(["C-1"], ARRIVED + 120).cases
+
+
+def test_a_snapshot_loaded_under_its_own_configuration_changes_nothing(tracker: Tracker) -> None:
+    tracker.on_event(b"C-1", ACCEPTED, ARRIVED)
+    tracker.on_tick("C-1", parse_instant("2026-10-10T00:00:00+08:00"))  # the warning fired
+    tracker.forget_all()
+    out = tracker.on_batch([], ARRIVED)
+    assert not out.cases
+    again = tracker.on_tick("C-1", parse_instant("2026-10-10T00:00:00+08:00"))
+    assert not again.alerts  # nothing corrected or fired again by the reload

@@ -75,11 +75,15 @@ async def test_probes_answer_on_a_healthy_stack(http: httpx.AsyncClient) -> None
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     ready = await http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {
+    body = ready.json()
+    config = body.pop("config")
+    assert body == {
         "status": "ready",
         "checks": {"kafka": "ok", "redis": "ok", "auth": "ok"},
         "read_model": "whole",
     }
+    # the version this API runs: 0 until it has read the configuration topic
+    assert config["version"] >= 0 and config["digest"].startswith("sha256:")
 
 
 async def test_the_gauges_follow_the_read_model(

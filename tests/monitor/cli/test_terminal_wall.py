@@ -56,7 +56,9 @@ def test_a_span_shows_its_two_largest_units(seconds: int, text: str) -> None:
 
 
 def test_an_empty_read_model_says_that_nothing_came_yet() -> None:
-    lines = wall_text(NOW, WHERE, NO_CASE, [], [], []).splitlines()
+    lines = wall_text(NOW, WHERE, NO_CASE, [], [], []).splitlines()[
+        :-1
+    ]  # the configuration line: below
     assert lines == [
         f"redline watch  2026-10-12T09:00:00+08:00  {WHERE}",
         "cases    green 0  yellow 0  red 0  suspended 0  closed 0",
@@ -97,7 +99,7 @@ def test_red_cases_are_overdue_up_to_now_or_to_their_own_later_time() -> None:
 
 def test_feed_health_shows_the_last_lag_and_a_clock_that_runs_ahead() -> None:
     feeds = [source("win-gz", 90), source("win-ls", -95), source("win-yx", None)]
-    lines = wall_text(NOW, WHERE, NO_CASE, [], feeds, []).splitlines()
+    lines = wall_text(NOW, WHERE, NO_CASE, [], feeds, []).splitlines()[:-1]
     assert lines[-4:] == [
         "sources  source                    accepted  duplicate  refused  last lag",
         "         win-gz                          12          3        1  1m 30s",
@@ -108,9 +110,30 @@ def test_feed_health_shows_the_last_lag_and_a_clock_that_runs_ahead() -> None:
 
 def test_the_ranking_shows_each_department_and_no_rate_without_a_measured_completion() -> None:
     ranks = [rank("market", 0.5), rank("", None)]
-    lines = wall_text(NOW, WHERE, NO_CASE, [], [], ranks).splitlines()
+    lines = wall_text(NOW, WHERE, NO_CASE, [], [], ranks).splitlines()[:-1]
     assert lines[-3:] == [
         "ranking  department     completed  on time  breached  red now",
         "         market                 4      50%         1        2",
         "         -                      4        -         1        2",
     ]
+
+
+def test_the_configuration_line_names_the_versions_and_a_recompute_under_way() -> None:
+    def worker(version: int, **recompute: object) -> dict[str, object]:
+        return {
+            "process": "worker",
+            "id": f"h:{version}",
+            "version": version,
+            "recompute": recompute or None,
+        }
+
+    def line(*reports: dict[str, object]) -> str:
+        return wall_text(NOW, WHERE, NO_CASE, [], [], [], reports).splitlines()[-1]
+
+    assert line() == "config   no worker reports its configuration version"
+    assert line(worker(3), worker(3)) == "config   version 3 on 2 workers"
+    busy = worker(4, done=120, cases=500, finished=False)
+    assert line(worker(3), busy) == (
+        "config   version 3, version 4 on 2 workers; recomputing open cases: 120 of 500 done"
+    )
+    assert line(worker(4, done=5, cases=5, finished=True)) == "config   version 4 on 1 worker"

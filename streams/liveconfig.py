@@ -1,0 +1,232 @@
+"""The worker's running configuration: switched live, and open cases recomputed in the background.
+
+A worker starts with the newest configuration record (``monitor.configlink.running``) and
+follows the topic (:class:`~monitor.configlink.ConfigFollower`). A new version is switched to
+between two batches (:meth:`LiveConfig.switch`, under the lock the agent holds for each batch):
+from then on every event, tick and command is counted under it, and a case loaded from its
+snapshot is replayed under it, its alerts corrected or fired (``monitor.snapshot.load_case``).
+
+Which cases have been counted under which version is kept per partition, in the worker's own
+table: a marker key per partition holds the version its open cases were last recomputed under.
+Whenever a worker owns a partition whose marker is below the version it runs (after a switch
+that changes working time, after a rebalance brought it the partition, at start), it goes
+through that partition's open cases in chunks (:meth:`Tracker.recompute`): each chunk is
+replayed, its views republished under the new version, its timers re-armed at the new
+instants, its alerts corrected or fired at their own instants; then it raises the marker. The
+chunks take turns with the batches, so ingestion and timers go on. A partition that moves away
+mid-way is left to its new owner, which finds its marker low and recomputes it all.
+
+Progress is written to the read model for ``GET /v1/config`` and ``redline watch``
+(:meth:`ReadModel.report_config`): each worker's version, and cases recomputed, left, time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import struct
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.config import Config
+from monitor.configrecord import ConfigRecord
+from monitor.readmodel import KnownCodes, ReadModel
+from monitor.snapshot import CLOSED, may_be_open
+from streams.kit.batches import writing_to
+from streams.kit.tablestore import TableStore
+from streams.tracker import Outputs, Tracker
+
+log = logging.getLogger(__name__)
+
+CHUNK = 200  # cases per turn: a turn holds the batches back this long (about 50 ms)
+REPORT_EVERY_S = 2.0
+# a key no case can have (case ids have no control characters): the partition's marker, stored
+# like a closed case's snapshot so that the timers and the recompute pass leave it alone
+_MARKER = "\x00config:{}"
+_CLOSED_PREFIX = struct.pack(">q", CLOSED)
+
+Send = Callable[[Sequence[tuple[int, Outputs]]], Awaitable[None]]
+
+
+def marker_key(partition: int) -> str:
+    return _MARKER.format(partition)
+
+
+@dataclass(slots=True)
+class Recompute:
+    """One pass's progress."""
+
+    version: int
+    cases: int = 0  # open cases found in the partitions to do
+    done: int = 0
+    partitions: list[int] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+
+    def report(self) -> dict[str, Any]:
+        end = self.finished if self.finished is not None else time.monotonic()
+        return {
+            "version": self.version,
+            "partitions": self.partitions,
+            "cases": self.cases,
+            "done": self.done,
+            "left": self.cases - self.done,
+            "seconds": round(end - self.started, 3),
+            "finished": self.finished is not None,
+        }
+
+
+class LiveConfig:
+    """A worker's configuration, switched live, and the recompute passes it needs."""
+
+    def __init__(
+        self,
+        record: ConfigRecord,
+        tracker: Tracker,
+        store: TableStore,
+        read_model: ReadModel,
+        send: Send,
+        owned: Callable[[], set[int]],
+    ) -> None:
+        self.record = record
+        self.tracker = tracker
+        self.store = store
+        self.read_model = read_model
+        self.send = send
+        self.owned = owned
+        self.lock = asyncio.Lock()  # held by the agent for each batch, and here for each turn
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.recompute: Recompute | None = None
+        self._pass: asyncio.Task[None] | None = None
+        tracker.config_version = record.version
+
+    async def switch(self, record: ConfigRecord, config: Config) -> None:
+        """Run ``record`` from the next batch on; recompute the open cases if it changes
+        working time or thresholds (else only its version changes: a catalog edit applies to
+        new cases)."""
+        async with self.lock:
+            affects = self.tracker.switch(config, record.version)
+            self.read_model.known = KnownCodes.of(config)
+            self.record = record
+        log.info(
+            "configuration version %d (%s, applied by %s) running%s",
+            record.version,
+            record.digest[:15],
+            record.applied_by,
+            "; open cases are being recomputed" if affects else "",
+        )
+        if affects:
+            self.start()
+        else:
+            await self._raise_markers(self.owned())
+        await self.report()
+
+    def start(self) -> None:
+        """A pass over the owned partitions whose marker is below the running version (after a
+        switch, a rebalance, at start); a pass still running is stopped and started over."""
+        if self._pass is not None and not self._pass.done():
+            self._pass.cancel()
+        self._pass = asyncio.create_task(self._run(self.record.version))
+
+    async def stop(self) -> None:
+        if self._pass is not None:
+            self._pass.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pass
+
+    async def _run(self, version: int) -> None:
+        try:
+            await self._recompute(version)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.critical("the recompute pass failed; the worker exits", exc_info=True)
+            logging.shutdown()
+            os._exit(70)  # as the agent does (streams.app.AGENT_FAILED)
+
+    async def _recompute(self, version: int) -> None:
+        owned = self.owned()
+        stale = {p for p in owned if self._marker(p) < version}
+        if not stale:
+            return
+        todo = self.store.keys_where(stale, may_be_open)
+        progress = self.recompute = Recompute(
+            version, sum(map(len, todo.values())), partitions=sorted(stale)
+        )
+        log.info(
+            "recomputing %d open cases of partitions %s under configuration version %d",
+            progress.cases,
+            progress.partitions,
+            version,
+        )
+        last_report = time.monotonic()
+        for partition in sorted(todo):
+            ids = todo[partition]
+            for start in range(0, len(ids), CHUNK):
+                if partition not in self.owned():
+                    break  # moved: its new owner finds the marker low and counts it all
+                chunk = ids[start : start + CHUNK]
+                async with self.lock:
+                    self.store.partition = partition
+                    with writing_to(partition):
+                        out = self.tracker.recompute(chunk, int(time.time()))
+                    await self.send([(partition, out)])
+                progress.done += len(chunk)
+                if time.monotonic() - last_report >= REPORT_EVERY_S:
+                    last_report = time.monotonic()
+                    await self.report()
+            else:
+                await self._raise_markers({partition}, version)
+        progress.finished = time.monotonic()
+        log.info(
+            "recomputed %d open cases under configuration version %d in %.1f s",
+            progress.done,
+            version,
+            progress.finished - progress.started,
+        )
+        await self.report()
+
+    def _marker(self, partition: int) -> int:
+        stored = self.store.get(marker_key(partition))
+        if stored is None:
+            return 0
+        return int(stored[len(_CLOSED_PREFIX) :])
+
+    async def _raise_markers(self, partitions: set[int], version: int | None = None) -> None:
+        """Record that these partitions' open cases are counted under ``version``."""
+        version = self.record.version if version is None else version
+        async with self.lock:
+            for partition in partitions:
+                if self._marker(partition) >= version or partition not in self.owned():
+                    continue
+                self.store.partition = partition
+                with writing_to(partition):
+                    self.store[marker_key(partition)] = _CLOSED_PREFIX + b"%d" % version
+            await self.send([])
+
+    async def report(self) -> None:
+        """This worker's version and its recompute's progress, in the read model."""
+        entry = {
+            "process": "worker",
+            "id": self.worker,
+            "version": self.record.version,
+            "digest": self.record.digest,
+            "partitions": sorted(self.owned()),
+            "recompute": self.recompute.report() if self.recompute else None,
+        }
+        try:
+            await self.read_model.report_config(self.worker, entry)
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            log.info("configuration report not written (%s)", exc)
+        except Exception as exc:  # Redis errors: the next report writes it
+            log.info("configuration report not written (%r)", exc)
+
+    async def keep_reporting(self) -> None:
+        while True:
+            await self.report()
+            await asyncio.sleep(REPORT_EVERY_S)
