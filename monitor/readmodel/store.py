@@ -112,7 +112,7 @@ class ReadModel:
         """Store a case view and move it in the indexes and aggregates; False (and nothing
         changes) when the stored version is the same or newer. ``body`` is ``view`` as JSON,
         when the caller already has it."""
-        events, time, config = version
+        events, time, config = Version(*version)  # a plain (events, time) too: config 0
         written = await self._write_case(
             client=self._client,
             keys=[self.key("case", str(view["case_id"]))],

@@ -298,7 +298,7 @@ async def test_a_case_view_round_trips(model: ReadModel) -> None:
     version, view = histories()["LATE"][0]
     assert await model.write_case(view, version) is True
     assert await model.case("LATE") == view
-    assert await model.case_version("LATE") == version
+    assert await model.case_version("LATE") == Version(*version)  # configuration version 0
     assert await model.case("NOPE") is None
 
 
@@ -374,6 +374,48 @@ async def test_the_same_write_twice_or_an_older_one_later_changes_nothing(
         assert await model.write_case(view, version) is False
     assert await dump(redis, model.prefix) == before
     assert await model.totals() == {**dict.fromkeys(await model.totals(), 0), "red": 1}
+
+
+@integration
+async def test_a_case_recomputed_under_a_newer_configuration_replaces_its_view(
+    model: ReadModel,
+) -> None:
+    (red_version, red), (fixed_version, fixed), _ = histories()["FIXED"]
+    events, time = red_version[:2]
+    assert await model.write_case(red, Version(events, time, 3))
+    # the same events at the same time, counted under version 4: it wins, and its alerts too
+    assert await model.write_case(fixed, Version(events, time, 4)) is True
+    assert await model.case_version("FIXED") == Version(events, time, 4)
+    await model.write_alerts(
+        [
+            {
+                "id": "a1",
+                "case_id": "FIXED",
+                "kind": "deadline_overdue",
+                "status": "resolved",
+                "fired_at": red["deadline"],
+            }
+        ],
+        Version(events, time, 4),
+    )
+    # a view counted under an older configuration, redelivered, changes nothing
+    assert await model.write_case(red, Version(events, time, 3)) is False
+    await model.write_alerts(
+        [
+            {
+                "id": "a1",
+                "case_id": "FIXED",
+                "kind": "deadline_overdue",
+                "status": "firing",
+                "fired_at": red["deadline"],
+            }
+        ],
+        Version(events, time, 3),
+    )
+    assert (await model.case("FIXED")) == fixed
+    assert (await model.alert("a1") or {}).get("status") == "resolved"
+    # a newer event wins whatever the configuration version
+    assert await model.write_case(red, Version(events + 1, time, 0)) is True
 
 
 @integration
