@@ -143,7 +143,9 @@ start_service() {
 #   pipeline config    check the settings and the operators' files, as `redline worker` does
 #   pipeline topics    create the missing topics and check the existing ones, as `redline
 #                      worker` does at start: refuses a partition count other than
-#                      REDLINE_PARTITIONS
+#                      REDLINE_PARTITIONS; then the running configuration: the newest version
+#                      on redline-config, or the files on disk published as the first one
+#                      (here, so that workers starting together do not each publish it)
 #   pipeline members   "<state> <members>" of the workers' consumer group (REDLINE_APP_ID)
 pipeline() {
   .venv/bin/python - "$1" <<'PY'
@@ -152,7 +154,9 @@ import sys
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from monitor import configlink
 from monitor.config import ConfigError
+from monitor.configfile import FileError
 from monitor.settings import Settings, SettingsError
 from streams.topics import TopicLayoutError, ensure_topics
 
@@ -179,9 +183,14 @@ try:
         created = asyncio.run(ensure_topics(settings))
         if created:
             print(f"run-stack: created topics {', '.join(created)}")
+        running = asyncio.run(configlink.running(settings))
+        print(
+            f"run-stack: configuration version {running.version} ({running.how}, "
+            f"applied by {running.applied_by}); change it with `redline config apply FILES…`"
+        )
     else:
         print(asyncio.run(members(settings)))
-except (ConfigError, TopicLayoutError) as exc:
+except (ConfigError, FileError, TopicLayoutError) as exc:
     sys.exit(f"run-stack: {exc}")
 except Exception as exc:  # Kafka unreachable and the like
     sys.exit(f"run-stack: Kafka at {settings.kafka_bootstrap}: {exc!r}")
