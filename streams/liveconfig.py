@@ -7,7 +7,9 @@ from then on every event, tick and command is counted under it, and a case loade
 snapshot is replayed under it, its alerts corrected or fired (``monitor.snapshot.load_case``).
 
 Which cases have been counted under which version is kept per partition, in the worker's own
-table: a marker key per partition holds the version its open cases were last recomputed under.
+table: a marker key per partition holds the version its open cases were last recomputed under
+(none: version 1, the files on disk that seeded the topic, which a table from before this
+release was counted with too).
 Whenever a worker owns a partition whose marker is below the version it runs (after a switch
 that changes working time, after a rebalance brought it the partition, at start), it goes
 through that partition's open cases in chunks (:meth:`Tracker.recompute`): each chunk is
@@ -43,6 +45,7 @@ from streams.tracker import Outputs, Tracker
 
 log = logging.getLogger(__name__)
 
+FIRST_VERSION = 1  # the first record on the topic: the files on disk (configlink.running)
 CHUNK = 200  # cases per turn: a turn holds the batches back this long (about 50 ms)
 REPORT_EVERY_S = 2.0
 # a key no case can have (case ids have no control characters): the partition's marker, stored
@@ -103,6 +106,7 @@ class LiveConfig:
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.recompute: Recompute | None = None
         self._pass: asyncio.Task[None] | None = None
+        self._again = False  # a pass is to start over once the current turn ends
         tracker.config_version = record.version
 
     async def switch(self, record: ConfigRecord, config: Config) -> None:
@@ -110,6 +114,7 @@ class LiveConfig:
         working time or thresholds (else only its version changes: a catalog edit applies to
         new cases)."""
         async with self.lock:
+            previous = self.record.version
             affects = self.tracker.switch(config, record.version)
             self.read_model.known = KnownCodes.of(config)
             self.record = record
@@ -120,18 +125,21 @@ class LiveConfig:
             record.applied_by,
             "; open cases are being recomputed" if affects else "",
         )
-        if affects:
-            self.start()
+        if affects or (self._pass is not None and not self._pass.done()):
+            self.start()  # a pass under way starts over under this version
         else:
-            await self._raise_markers(self.owned())
+            await self._raise_markers(self.owned(), record.version, previous)
         await self.report()
 
     def start(self) -> None:
         """A pass over the owned partitions whose marker is below the running version (after a
-        switch, a rebalance, at start); a pass still running is stopped and started over."""
+        switch, a rebalance, at start). A pass still running stops after its current turn and
+        starts over (a turn is never cut in the middle: its outputs go out whole)."""
         if self._pass is not None and not self._pass.done():
-            self._pass.cancel()
-        self._pass = asyncio.create_task(self._run(self.record.version))
+            self._again = True
+            return
+        self._again = False
+        self._pass = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         if self._pass is not None:
@@ -139,9 +147,13 @@ class LiveConfig:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pass
 
-    async def _run(self, version: int) -> None:
+    async def _run(self) -> None:
         try:
-            await self._recompute(version)
+            while True:
+                self._again = False
+                await self._recompute(self.record.version)
+                if not self._again:
+                    return
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -168,6 +180,8 @@ class LiveConfig:
         for partition in sorted(todo):
             ids = todo[partition]
             for start in range(0, len(ids), CHUNK):
+                if self._again:
+                    return  # a newer version or a rebalance: the pass starts over
                 if partition not in self.owned():
                     break  # moved: its new owner finds the marker low and counts it all
                 chunk = ids[start : start + CHUNK]
@@ -194,15 +208,23 @@ class LiveConfig:
     def _marker(self, partition: int) -> int:
         stored = self.store.get(marker_key(partition))
         if stored is None:
-            return 0
+            # a table without markers was counted under the files on disk, before this
+            # release or on a fresh start: they are what version 1 seeds
+            return FIRST_VERSION
         return int(stored[len(_CLOSED_PREFIX) :])
 
-    async def _raise_markers(self, partitions: set[int], version: int | None = None) -> None:
-        """Record that these partitions' open cases are counted under ``version``."""
-        version = self.record.version if version is None else version
+    async def _raise_markers(
+        self, partitions: set[int], version: int, up_to_date: int | None = None
+    ) -> None:
+        """Record that these partitions' open cases are counted under ``version``; with
+        ``up_to_date``, only those whose marker says they were counted under it (the others
+        still wait for a pass)."""
         async with self.lock:
             for partition in partitions:
-                if self._marker(partition) >= version or partition not in self.owned():
+                marker = self._marker(partition)
+                if marker >= version or partition not in self.owned():
+                    continue
+                if up_to_date is not None and marker < up_to_date:
                     continue
                 self.store.partition = partition
                 with writing_to(partition):

@@ -208,6 +208,14 @@ async def seen(live: Live, case_id: str) -> dict[str, Any]:
     return await once_changed(live.read_model, probe)
 
 
+async def wall_reds(live: Live) -> set[str]:
+    """The red cases the wall lists (``GET /v1/stats/overview``)."""
+    async with httpx.AsyncClient(base_url=live.api.base_url, timeout=10) as client:
+        answer = await client.get("/v1/stats/overview", headers=live.auth())
+    assert answer.status_code == 200, answer.text
+    return {red["case_id"] for red in answer.json()["red"]}
+
+
 async def api_config(live: Live) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=live.api.base_url, timeout=10) as client:
         answer = await client.get("/v1/config", headers=live.auth())
@@ -255,6 +263,7 @@ async def test_a_later_deadline_is_shown_the_red_corrected_and_the_year_made_off
 
     before = await once_changed(live.read_model, red_now)
     assert before["deadline"] == deadline(base, red, now)
+    assert "LIVE-LATER" in await wall_reds(live)
     assert (await seen(live, "LIVE-SPAN"))["calendar_provisional"] is True
 
     live.added.setdefault(holiday.year, (set(), set()))[0].add(holiday)
@@ -272,6 +281,7 @@ async def test_a_later_deadline_is_shown_the_red_corrected_and_the_year_made_off
 
     view = await eventually(corrected, timeout=30)
     assert view["light"] != "red"
+    assert "LIVE-LATER" not in await wall_reds(live)  # the wall's red list, from the API
     (overdue,) = [a for a in view["alerts"] if a["kind"] == "deadline_overdue"]
     assert overdue["status"] == "resolved" and overdue["resolution"] == "corrected"
     spanning_view = await case(live, "LIVE-SPAN")
