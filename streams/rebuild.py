@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from monitor import configlink
 from monitor.readmodel import KnownCodes, ReadModel, TopicRecord, project_records
 from monitor.records import AlertRecord, AuditRecord, CaseRecord, RecordError
 from monitor.settings import Settings
@@ -53,7 +54,11 @@ async def rebuild_read_model(settings: Settings) -> Rebuilt:
     """Empty the read model and project the topics into it, up to their current ends (waits
     while a worker is rebuilding it)."""
     redis = Redis.from_url(settings.redis_url)
-    known = KnownCodes.of(settings.config_files().load())  # as the workers count codes
+    # the codes of the running configuration, as the workers count them (the files on disk
+    # only seed it)
+    running = await configlink.newest(settings)
+    config = running.files.load() if running else settings.config_files().load()
+    known = KnownCodes.of(config)
     read_model = ReadModel(redis, settings.read_model_prefix, known=known)
     holder = _holder("rebuild-readmodel")
     try:

@@ -87,10 +87,11 @@ def create_app(settings: Settings, access_log: bool = False) -> FastAPI:
         changes.start()
         registering = asyncio.create_task(_keep_dev_tokens(tokens, settings))
         following = asyncio.create_task(configview.follow(app).run())
+        reporting = asyncio.create_task(configview.keep_reporting(app))
         try:
             yield
         finally:
-            for task in (registering, following):
+            for task in (registering, following, reporting):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -2,8 +2,9 @@
 
 ``GET /v1/config`` (any person's token) says which configuration version this API runs, its
 digest, who applied it and when, the files, and per calendar which years are official and which
-are still counted on the provisional rule; then what each worker reported (its version, and
-the progress of the recompute a calendar change started: cases recomputed, left, time).
+are still counted on the provisional rule; then what each worker and API reported (its version,
+and a worker's progress in the recompute a calendar change started: cases recomputed, left,
+time).
 
 The API takes a new version as it is applied (:func:`follow`): ingestion's checks (the centres'
 sources), the names on the wall and the metrics' label values switch at once.
@@ -11,12 +12,14 @@ sources), the names on the wall and the metrics' label values switch at once.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 
 from monitor.api.auth import Viewer
 from monitor.api.params import example_config
@@ -81,7 +84,8 @@ class ConfigAnswer(BaseModel):
     files: dict[str, Any]
     calendars: dict[str, dict[str, Any]]
     processes: list[dict[str, Any]] = Field(
-        description="what each worker reported in the last seconds: its version, recompute"
+        description="what each worker and API reported in the last seconds: its version, and a "
+        "worker's recompute"
     )
 
 
@@ -94,6 +98,28 @@ async def running_config(request: Request, principal: Viewer) -> dict[str, Any]:
     answer = record.summary(state.config, this_year())
     answer["processes"] = await state.read_model.config_reports()
     return answer
+
+
+REPORT_EVERY_S = 2.0
+
+
+async def keep_reporting(app: FastAPI) -> None:
+    """This API's configuration version in the read model, every 2 s (``redline config
+    show`` lists it with the workers)."""
+    state = app.state
+    while True:
+        record: ConfigRecord = state.config_record
+        entry = {
+            "process": "api",
+            "id": state.settings.api_instance,
+            "version": record.version,
+            "digest": record.digest,
+        }
+        try:
+            await state.read_model.report_config(f"api:{state.settings.api_instance}", entry)
+        except (RedisError, OSError) as exc:
+            log.info("configuration report not written (%s)", exc)
+        await asyncio.sleep(REPORT_EVERY_S)
 
 
 def follow(app: FastAPI) -> ConfigFollower:

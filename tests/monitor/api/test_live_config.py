@@ -405,6 +405,8 @@ async def test_every_worker_switches_a_later_one_starts_on_it_and_a_restart_keep
     await eventually(all_on_newest, timeout=30)
     ready = httpx.get(f"{live.api.base_url}/readyz", timeout=10).json()
     assert ready["config"]["version"] == newest.version
+    apis = [r for r in await live.read_model.config_reports() if r["process"] == "api"]
+    assert [api["version"] for api in apis] == [newest.version]
     # a worker started after the change, and one restarted, run the newest version
     live.workers[1].stop()
     live.workers[1] = WorkerProcess(live.settings, live.data / "w2")
