@@ -380,7 +380,7 @@ async def test_the_same_write_twice_or_an_older_one_later_changes_nothing(
 async def test_a_case_recomputed_under_a_newer_configuration_replaces_its_view(
     model: ReadModel,
 ) -> None:
-    (red_version, red), (fixed_version, fixed), _ = histories()["FIXED"]
+    (red_version, red), (_, fixed), _ = histories()["FIXED"]
     events, time = red_version[:2]
     assert await model.write_case(red, Version(events, time, 3))
     # the same events at the same time, counted under version 4: it wins, and its alerts too
