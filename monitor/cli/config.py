@@ -19,9 +19,9 @@ from typing import Annotated, Any
 import typer
 
 from monitor.cli.common import env_settings, fail
-from monitor.config import Config
-from monitor.configfile import FileError
-from monitor.configrecord import ConfigRecord, calendar_years, sources
+from monitor.config import Config, ConfigError
+from monitor.configfile import FileError, Source
+from monitor.configrecord import ConfigRecord, ConfigSet, calendar_years, sources
 from monitor.settings import Settings
 
 config_app = typer.Typer(
@@ -30,6 +30,7 @@ config_app = typer.Typer(
 )
 
 POLL_S = 0.5
+NO_CATALOG = Source("(no catalog given)", "items: []\n")  # --whole without one: refused
 
 
 @config_app.command("apply")
@@ -45,6 +46,14 @@ def apply_command(
         float,
         typer.Option(help="seconds to wait for every worker to run it (0: do not wait)"),
     ] = 120.0,
+    whole: Annotated[
+        bool,
+        typer.Option(
+            "--whole",
+            help="FILES are the whole configuration: a running file of a role not given (a "
+            "calendar year file, the centres or the policy) is dropped; a catalog is needed",
+        ),
+    ] = False,
 ) -> None:
     """Validate FILES over the running configuration and apply them as its next version.
 
@@ -53,7 +62,7 @@ def apply_command(
     """
     settings = env_settings()
     try:
-        asyncio.run(_apply(settings, files, wait))
+        asyncio.run(_apply(settings, files, wait, whole))
     except FileError as exc:
         raise fail(_problems(exc)) from None
 
@@ -64,12 +73,15 @@ def _problems(exc: FileError) -> str:
     return "\n".join([head, *(f"  {problem}" for problem in exc.problems)])
 
 
-async def _apply(settings: Settings, paths: list[Path], wait: float) -> None:
+async def _apply(settings: Settings, paths: list[Path], wait: float, whole: bool) -> None:
     from monitor import configlink
 
     given = sources(paths)
     running = await configlink.running(settings)
-    wanted, config = running.files.with_files(given)  # or every problem of every file
+    base = ConfigSet(catalog=NO_CATALOG) if whole else running.files
+    wanted, config = base.with_files(given)  # or every problem of every file
+    if wanted.catalog is NO_CATALOG:
+        raise ConfigError("--whole: give the catalog file too (items:), it has no default")
     if wanted.digest() == running.files.digest():
         typer.echo(f"nothing to apply: version {running.version} runs these files already")
         return
@@ -98,6 +110,9 @@ def changes(before: Config, after: Config, this_year: int | None = None) -> list
                 lines.append(f"calendar {calendar_id} {when}: provisional → official ({source})")
             elif was["official"][when] != source:
                 lines.append(f"calendar {calendar_id} {when}: now {source}")
+        for when in was["official"]:
+            if when not in years["official"]:
+                lines.append(f"calendar {calendar_id} {when}: official → provisional")
     for what, old_codes, new_codes in (
         ("centre", set(before.centers), set(after.centers)),
         ("item", set(before.catalog), set(after.catalog)),
