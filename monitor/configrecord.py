@@ -14,15 +14,18 @@ Pure: no Kafka here.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from monitor.calendar import CalendarError, YearSchedule, parse_year_file
 from monitor.config import Config, ConfigError, ConfigFiles
 from monitor.configfile import FileError, Problems, Source, parse_mapping, source_of
+from monitor.timeutil import zone
 
 RECORD_VERSION = 1  # the record's format (not the configuration's version)
 
@@ -283,6 +286,66 @@ def affects_open_cases(before: Config, after: Config) -> bool:
         or _zones(before) != _zones(after)
         or before.policy != after.policy
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarChange:
+    """The days a new configuration counts otherwise than the old one, per calendar id: those
+    whose working status changed, and every day of a year that became official or went back
+    to the provisional rule (its cases' ``calendar_provisional`` changes). Only an open case
+    whose working-day span (``monitor.snapshot.working_span``) holds one of them can change."""
+
+    days: Mapping[str, tuple[int, ...]]  # days since 1970-01-01, sorted
+    after: Config
+
+    def then(self, later: CalendarChange | None) -> CalendarChange | None:
+        """This change followed by ``later``: their days together (a day changed and changed
+        back is kept: at worst a case is recomputed for nothing), or None if either is."""
+        if later is None:
+            return None
+        days = {cid: set(d) for cid, d in self.days.items()}
+        for cid, more in later.days.items():
+            days.setdefault(cid, set()).update(more)
+        return CalendarChange({cid: tuple(sorted(d)) for cid, d in days.items()}, later.after)
+
+    def touches(self, span: Sequence[Any] | None) -> bool:
+        """Whether a case of ``span`` (``[first instant, last deadline, centre]``; None:
+        unbounded) must be recomputed."""
+        if span is None:
+            return True
+        first, until, center = span
+        site = self.after.center(center)
+        days = self.days.get(site.calendar, ())
+        if not days:
+            return False
+        local = zone(site.timezone)
+        found = bisect.bisect_left(days, local.local_day(first))
+        return found < len(days) and days[found] <= local.local_day(until)
+
+
+def calendar_change(before: Config, after: Config) -> CalendarChange | None:
+    """What changed of working time alone, or None when every open case is to be recomputed
+    whatever its days (the yellow thresholds, or a centre's zone or calendar, changed)."""
+    if before.policy != after.policy or _zones(before) != _zones(after):
+        return None
+    old, new = before.calendars.days_off_and_on(), after.calendars.days_off_and_on()
+    changed: dict[str, set[int]] = {}
+    for calendar_id, year in set(old) | set(new):
+        if old.get((calendar_id, year)) == new.get((calendar_id, year)):
+            continue
+        first = (date(year, 1, 1) - EPOCH).days
+        days = range(first, (date(year + 1, 1, 1) - EPOCH).days)
+        if ((calendar_id, year) in old) != ((calendar_id, year) in new):
+            changed.setdefault(calendar_id, set()).update(days)  # official <-> provisional
+            continue
+        was, now = before.calendars.get(calendar_id), after.calendars.get(calendar_id)
+        changed.setdefault(calendar_id, set()).update(
+            day for day in days if was.is_workday(day) != now.is_workday(day)
+        )
+    return CalendarChange({cid: tuple(sorted(days)) for cid, days in changed.items()}, after)
+
+
+EPOCH = date(1970, 1, 1)
 
 
 def _zones(config: Config) -> dict[str, tuple[str, str]]:

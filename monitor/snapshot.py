@@ -23,7 +23,7 @@ from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
 from monitor.case import Case
 from monitor.casetypes import SOURCE, Command, Fact, Rules, SupervisorAction
 from monitor.config import Item
-from monitor.limits import parse_limit
+from monitor.limits import Unit, parse_limit
 
 VERSION = 1
 _NEXT = struct.Struct(">q")  # the next change instant, -1 for none, -2 for a closed case
@@ -56,10 +56,43 @@ def dump_case(case: Case) -> bytes:
             for alert in case.alerts.values()
             if alert.resolution is not Resolution.CORRECTED
         ],
+        "span": working_span(case),
     }
     due = case.next_change()
     prefix = _NEXT.pack(CLOSED if not case.is_open else NO_CHANGE if due is None else due)
     return prefix + jsontext.dumps(body)
+
+
+def working_span(case: Case) -> list[Any] | None:
+    """``[first instant, last deadline, centre]`` of an open case's working-day clocks: a
+    calendar change outside these days cannot move anything of it (its clocks count the same
+    working time up to their deadlines). None when it cannot be bounded (a clock paused with
+    budget left, a case not yet measured) or for a closed case: recomputed whatever changed."""
+    if not case.is_open or case.terms is None or not case.facts:
+        return None
+    clocks = (
+        case.intake,
+        case.promised,
+        case.statutory,
+        case.materials,
+        case.suspension,
+        *case.steps.values(),
+    )
+    until = case.facts[0][0]
+    for clock in clocks:
+        if clock is None or clock.unit is not Unit.WORKING_DAYS:
+            continue
+        deadline = clock.deadline
+        if deadline is None:
+            return None
+        until = max(until, deadline)
+    return [case.facts[0][0], until, case.terms.center]
+
+
+def span_of(snapshot: bytes | memoryview) -> list[Any] | None:
+    """The :func:`working_span` a snapshot was written with (None: unknown, or unbounded)."""
+    span = json.loads(bytes(snapshot[_NEXT.size :])).get("span")
+    return span if isinstance(span, list) and len(span) == 3 else None
 
 
 def next_change_of(snapshot: bytes) -> int | None:

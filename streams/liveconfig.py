@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.config import Config
-from monitor.configrecord import ConfigRecord
+from monitor.configrecord import CalendarChange, ConfigRecord, calendar_change
 from monitor.readmodel import KnownCodes, ReadModel
-from monitor.snapshot import CLOSED, may_be_open
+from monitor.snapshot import CLOSED, may_be_open, span_of
 from streams.kit.batches import writing_to
 from streams.kit.tablestore import TableStore
 from streams.tracker import Outputs, Tracker
@@ -107,6 +107,10 @@ class LiveConfig:
         self.recompute: Recompute | None = None
         self._pass: asyncio.Task[None] | None = None
         self._again = False  # a pass is to start over once the current turn ends
+        # marker version -> what changed of working time since, to the version running (None:
+        # anything may have): a partition counted under a version found here recomputes only
+        # the cases whose working-day span holds a changed day; any other recomputes them all
+        self._since: dict[int, CalendarChange | None] = {}
         tracker.config_version = record.version
 
     async def switch(self, record: ConfigRecord, config: Config) -> None:
@@ -115,6 +119,12 @@ class LiveConfig:
         new cases)."""
         async with self.lock:
             previous = self.record.version
+            change = calendar_change(self.tracker.engine.config, config)
+            self._since = {
+                version: (since.then(change) if since is not None else None)
+                for version, since in self._since.items()
+            }
+            self._since[previous] = change
             affects = self.tracker.switch(config, record.version)
             self.read_model.known = KnownCodes.of(config)
             self.record = record
@@ -167,6 +177,7 @@ class LiveConfig:
         if not stale:
             return
         todo = self.store.keys_where(stale, may_be_open)
+        filters = {p: self._filter(self._marker(p)) for p in stale}
         progress = self.recompute = Recompute(
             version, sum(map(len, todo.values())), partitions=sorted(stale)
         )
@@ -188,7 +199,7 @@ class LiveConfig:
                 async with self.lock:
                     self.store.partition = partition
                     with writing_to(partition):
-                        out = self.tracker.recompute(chunk, int(time.time()))
+                        out = self.tracker.recompute(chunk, int(time.time()), filters[partition])
                     await self.send([(partition, out)])
                 progress.done += len(chunk)
                 if time.monotonic() - last_report >= REPORT_EVERY_S:
@@ -204,6 +215,15 @@ class LiveConfig:
             progress.finished - progress.started,
         )
         await self.report()
+
+    def _filter(self, marker: int) -> Callable[[bytes], bool] | None:
+        """Which cases of a partition counted under ``marker`` to recompute (None: all)."""
+        if marker not in self._since:
+            return None
+        change = self._since[marker]
+        if change is None:
+            return None
+        return lambda snapshot: change.touches(span_of(snapshot))
 
     def _marker(self, partition: int) -> int:
         stored = self.store.get(marker_key(partition))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -124,16 +124,26 @@ class Tracker:
             self.forget_all()
         return affects
 
-    def recompute(self, case_ids: Iterable[str], now: int) -> Outputs:
+    def recompute(
+        self,
+        case_ids: Iterable[str],
+        now: int,
+        touches: Callable[[bytes], bool] | None = None,
+    ) -> Outputs:
         """Recompute these cases (of one partition) under the configuration now running: each
         not yet held is loaded again from its snapshot, which replays it under the new
         configuration; its view is republished, its timer re-armed, its alerts corrected or
         fired (each newly due at its own instant, up to ``now``). A case already held was
-        loaded since the switch: it is counted anew already."""
+        loaded since the switch: it is counted anew already. ``touches`` (a snapshot in, whether
+        the change can move anything of it) leaves out, unloaded, the cases it says no to."""
         out = Outputs()
         for case_id in case_ids:
             if case_id in self.engine.cases:
                 continue
+            if touches is not None:
+                snapshot = self.store.get(case_id)
+                if snapshot is None or not touches(snapshot):
+                    continue
             case = self._case(case_id, out)
             if case is not None and case.is_open:
                 self._touch(out, case, [])

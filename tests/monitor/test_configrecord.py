@@ -18,8 +18,10 @@ from monitor.configrecord import (
     ConfigSet,
     RecordDecodeError,
     affects_open_cases,
+    calendar_change,
     calendar_years,
 )
+from monitor.timeutil import parse_instant
 
 DATA = Path(__file__).resolve().parents[2] / "monitor" / "data"
 RUNNING = ConfigSet.read(ConfigFiles(DATA / "catalog.yaml", DATA / "centres.yaml"))
@@ -107,3 +109,27 @@ def test_working_time_and_thresholds_recompute_open_cases_a_catalog_edit_does_no
     assert affects_open_cases(before, year.load())
     assert affects_open_cases(before, policy.load())
     assert not affects_open_cases(before, RUNNING.load())
+
+
+def test_a_calendar_change_touches_the_spans_that_hold_a_changed_day() -> None:
+    before = RUNNING.load()
+    _, after = RUNNING.with_files([Source("cn-2027.yaml", YEAR_2027)])
+    change = calendar_change(before, after)
+    assert change is not None  # 2027 made official: every day of it counts as changed
+
+    def span(first: str, until: str) -> list[object]:
+        return [parse_instant(first), parse_instant(until), "GZ-TIANHE"]
+
+    assert change.touches(span("2026-12-20T10:00:00+08:00", "2027-01-05T00:00:00+08:00"))
+    assert not change.touches(span("2026-11-02T10:00:00+08:00", "2026-11-10T00:00:00+08:00"))
+    assert change.touches(None)  # unbounded (a clock paused): always
+    # the thresholds or a centre's zone changed: every case, whatever its days
+    _, policy = RUNNING.with_files([Source("policy.yaml", "yellow_at: {default: 0.5}\n")])
+    assert calendar_change(before, policy) is None
+    # two changes in a row: the days of both
+    again = YEAR_2027.replace('"2027-01-01"', '"2027-01-01", "2027-03-01"')
+    _, later = RUNNING.with_files([Source("cn-2027.yaml", again)])
+    both = change.then(calendar_change(after, later))
+    assert both is not None and both.touches(
+        span("2027-02-26T10:00:00+08:00", "2027-03-02T00:00:00+08:00")
+    )

@@ -27,12 +27,12 @@ FILES = ConfigSet.read(ConfigFiles(DATA / "catalog.yaml", DATA / "centres.yaml")
 ARRIVED = parse_instant("2026-09-28T10:00:05+08:00")
 
 
-def accepted(case_id: str, n: int = 1) -> bytes:
+def accepted(case_id: str, n: int = 1, at: str = "2026-09-28T10:00:00+08:00") -> bytes:
     body = {
         "event_id": f"{case_id}-{n}",
         "type": "case.accepted",
         "case_id": case_id,
-        "occurred_at": "2026-09-28T10:00:00+08:00",
+        "occurred_at": at,
         "source": "win-1",
         "center": "GZ-TIANHE",
         "item_code": "FOOD-LICENSE",
@@ -89,9 +89,11 @@ class Worker:
         self.sent += outputs
         self.store.take_changes()
 
-    def open_case(self, case_id: str, partition: int) -> None:
+    def open_case(
+        self, case_id: str, partition: int, at: str = "2026-09-28T10:00:00+08:00"
+    ) -> None:
         self.store.partition = partition
-        self.tracker.on_event(case_id.encode(), accepted(case_id), ARRIVED)
+        self.tracker.on_event(case_id.encode(), accepted(case_id, at=at), ARRIVED)
 
     def close_case(self, case_id: str, partition: int) -> None:
         self.store.partition = partition
@@ -184,3 +186,25 @@ async def test_a_catalog_edit_recomputes_nothing_and_raises_only_up_to_date_mark
     assert worker.marker(0) == 3  # counted under 2, and 3 changes no working time
     assert worker.marker(1) == 1  # not counted under 2: it waits for a pass, not a relabel
     assert marker_key(1) not in worker.tracker.engine.cases
+
+
+async def test_a_calendar_change_recomputes_only_the_cases_whose_working_days_it_touches(
+    worker: Worker,
+) -> None:
+    worker.open_case("OCTOBER", 0)  # 9-28 + 5wd: its count runs over the National Day days
+    worker.open_case("NOVEMBER", 1, at="2026-11-02T10:00:00+08:00")  # from 11-03: untouched
+    worker.tracker.forget_all()
+    await worker.live.switch(*a_year(2))
+    await finished(worker)
+    assert sorted(worker.published()) == ["OCTOBER"]
+    assert [worker.marker(p) for p in range(4)] == [2, 2, 2, 2]  # both partitions counted
+    # a partition whose marker is not one this worker saw switch is recomputed whole (here
+    # version 0: a partition from elsewhere, counted who knows under what)
+    worker.sent.clear()
+    worker.store.partition = 1
+    worker.store[marker_key(1)] = worker.store[marker_key(3)].replace(b"2", b"0")
+    worker.tracker.forget_all()
+    await worker.live.switch(*a_catalog_edit(worker.live.record, 3))
+    worker.live.start()
+    await finished(worker)
+    assert sorted(worker.published()) == ["NOVEMBER"]
