@@ -76,6 +76,10 @@ class Settings(BaseModel):
     # the state store when an event or a timer needs them
     cached_cases: int = Field(50_000, ge=100, le=10_000_000)
     store: Literal["rocksdb", "memory"] = "rocksdb" if _rocksdict_available() else "memory"
+    # the share of a worker's time a recompute after a configuration change may take: the rest
+    # is left to the events and timers (streams.liveconfig); 1 recomputes fastest, and delays
+    # them by as long as the pass runs
+    recompute_share: float = Field(0.5, gt=0, le=1)
 
     # -- the HTTP API (`redline api`) ----------------------------------------------------------
     api_host: str = "127.0.0.1"

@@ -188,6 +188,7 @@ def create_app(settings: Settings, running: ConfigRecord | None = None) -> faust
         read_model,
         send,
         lambda: owned_partitions(app, settings.events_topic),
+        settings.recompute_share,
     )
 
     @app.agent(inbound)

@@ -15,7 +15,9 @@ that changes working time, after a rebalance brought it the partition, at start)
 through that partition's open cases in chunks (:meth:`Tracker.recompute`): each chunk is
 replayed, its views republished under the new version, its timers re-armed at the new
 instants, its alerts corrected or fired at their own instants; then it raises the marker. The
-chunks take turns with the batches, so ingestion and timers go on. A partition that moves away
+chunks take turns with the batches, and after each the pass rests in proportion to the time it
+took (``recompute_share`` of the worker's time, half by default), so ingestion and timers go on
+at their usual latency. A partition that moves away
 mid-way is left to its new owner, which finds its marker low and recomputes it all.
 
 Progress is written to the read model for ``GET /v1/config`` and ``redline watch``
@@ -95,6 +97,7 @@ class LiveConfig:
         read_model: ReadModel,
         send: Send,
         owned: Callable[[], set[int]],
+        share: float = 0.5,
     ) -> None:
         self.record = record
         self.tracker = tracker
@@ -102,6 +105,7 @@ class LiveConfig:
         self.read_model = read_model
         self.send = send
         self.owned = owned
+        self.rest = (1 - share) / share  # seconds left to the rest per second of recompute
         self.lock = asyncio.Lock()  # held by the agent for each batch, and here for each turn
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.recompute: Recompute | None = None
@@ -197,11 +201,17 @@ class LiveConfig:
                     break  # moved: its new owner finds the marker low and counts it all
                 chunk = ids[start : start + CHUNK]
                 async with self.lock:
+                    turn = time.monotonic()
                     self.store.partition = partition
                     with writing_to(partition):
                         out = self.tracker.recompute(chunk, int(time.time()), filters[partition])
                     await self.send([(partition, out)])
                 progress.done += len(chunk)
+                # A turn is Python from end to end and holds the GIL: faust's consumer runs in
+                # a thread of its own, which a busy loop starves (measured: events and ticks
+                # waited for the pass's end). Sleeping gives it the GIL, and the batches it
+                # fetches the loop.
+                await asyncio.sleep((time.monotonic() - turn) * self.rest)
                 if time.monotonic() - last_report >= REPORT_EVERY_S:
                     last_report = time.monotonic()
                     await self.report()
