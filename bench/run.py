@@ -74,6 +74,7 @@ def main() -> None:
             latency_bench,
             pipeline_bench,
             rebuild_bench,
+            recompute_bench,
             scale_bench,
             streams_bench,
             wall_bench,
@@ -91,6 +92,15 @@ def main() -> None:
             scale_figures += scale_bench.run(max(1_000, int(cases * scale)))
         sections.append(
             ("Open cases at scale (state seeded into the worker's changelog)", scale_figures)
+        )
+        recompute_figures: list[engine_bench.Figure] = []
+        for cases, floor in ((100_000, 5_000), (1_000_000, 10_000)):
+            recompute_figures += recompute_bench.run(max(floor, int(cases * scale)))
+        sections.append(
+            (
+                "Recompute after a calendar change (two workers, a configuration applied live)",
+                recompute_figures,
+            )
         )
         sections.append(
             (
