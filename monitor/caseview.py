@@ -81,6 +81,15 @@ def case_view(case: Case, now: int) -> dict[str, Any]:
     }
 
 
+def published_view(case: Case) -> dict[str, Any]:
+    """The view a worker publishes and the read model stores: the case view as of the case's
+    own time (never running its clock ahead), with its timeline and clocks."""
+    view = case_view(case, case.time)
+    view["timeline"] = case_timeline(case)
+    view["clocks"] = case_clocks(case)
+    return view
+
+
 def case_timeline(case: Case) -> list[dict[str, Any]]:
     """The case's events in event-time order, for the API (SPEC §6: "plus its timeline")."""
     fmt = instant_formatter(case.terms)

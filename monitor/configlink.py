@@ -50,8 +50,8 @@ async def read_records(settings: Settings, after: int = 0) -> list[ConfigRecord]
     """The records on the topic with a version above ``after``, oldest first; those that do
     not decode are logged and left out."""
     consumer = _consumer(settings)
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a broker away leaves no consumer unclosed
         partition = TopicPartition(settings.config_topic, 0)
         consumer.assign([partition])
         end = (await consumer.end_offsets([partition]))[partition]

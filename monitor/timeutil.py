@@ -45,6 +45,16 @@ def parse_instant(text: str) -> int:
     return int(moment.timestamp() // 1)
 
 
+def instant_of(value: object) -> int | None:
+    """Epoch seconds of an RFC 3339 field of a view, None when absent or not an instant."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_instant(value)
+    except InstantError:
+        return None
+
+
 class Zone:
     """A centre's time zone, mapping instants to local wall-clock seconds and back.
 

@@ -18,7 +18,7 @@ from monitor import jsontext
 from monitor.alert import Alert
 from monitor.case import Case
 from monitor.casetypes import Outcome
-from monitor.caseview import alert_view, case_clocks, case_timeline, case_view, instant_formatter
+from monitor.caseview import alert_view, instant_formatter, published_view
 from monitor.config import Config
 from monitor.configrecord import affects_open_cases
 from monitor.engine import Engine
@@ -285,9 +285,7 @@ class Tracker:
 
     def _publish(self, out: Outputs, case: Case, changes: list[Alert]) -> None:
         self.store[case.case_id] = dump_case(case)
-        view = case_view(case, case.time)  # as of the case's own time: never runs its clock ahead
-        view["timeline"] = case_timeline(case)
-        view["clocks"] = case_clocks(case)
+        view = published_view(case)
         # the case's version goes with the view and its alerts: a replayed older state cannot
         # win; each is serialised once, for the read model and for Kafka alike
         version = Version(len(case.facts) + len(case.actions), case.time, self.config_version)

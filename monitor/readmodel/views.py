@@ -9,7 +9,7 @@ from typing import Any, Final
 from monitor.casetypes import Light
 from monitor.config import Config
 from monitor.records import Version
-from monitor.timeutil import InstantError, parse_instant
+from monitor.timeutil import instant_of
 
 __all__ = [
     "LIGHTS",
@@ -66,13 +66,3 @@ class KnownCodes:
 
 def _bounded(value: str, known: frozenset[str]) -> str:
     return value if not value or value in known else UNKNOWN_CODE
-
-
-def instant_of(value: object) -> int | None:
-    """Epoch seconds of an RFC 3339 field of a view, None when absent or not an instant."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_instant(value)
-    except InstantError:
-        return None

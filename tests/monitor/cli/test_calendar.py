@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 
 from monitor.calendar import load_calendars, read_year_file
 from monitor.calendarcheck import check_year
+from monitor.calendarimpact import Apart, CaseMove, Impact, Move
 from monitor.cli import app
-from monitor.cli.calendar import check_text
+from monitor.cli.calendar import check_text, live_text
+from monitor.timeutil import DAY, parse_instant, zone
 
 DATA = Path(__file__).resolve().parents[3] / "monitor" / "calendars" / "data"
 runner = CliRunner()
@@ -146,3 +148,47 @@ def test_the_operator_guide_shows_the_output_as_printed() -> None:
     command = "$ .venv/bin/redline calendar check monitor/calendars/data/cn-2026.yaml\n"
     shown = guide.split(command, 1)[1].split("```", 1)[0]
     assert shown == check(DATA / "cn-2026.yaml").stdout
+
+
+# -- --live: the text, and a stack that cannot be reached ------------------------------------
+
+
+def a_move(case_id: str, old: int, new: int) -> CaseMove:
+    return CaseMove(case_id, zone("Asia/Shanghai"), True, (Move("deadline", old, new),))
+
+
+def test_the_live_text_counts_each_group_and_lists_twenty_of_each() -> None:
+    now = parse_instant("2026-12-04T00:00:00+08:00")
+    moved = tuple(a_move(f"C-{n:03}", now + DAY, now + 2 * DAY) for n in range(21))
+    corrected = a_move("C-RED", now - DAY, now + DAY)
+    apart = (("C-OLD", Apart.PAST_DAY), ("C-PAUSED", Apart.SUSPENDED))
+    impact = Impact(now, 24, (*moved, corrected), apart)
+    lines = live_text(6, impact, ["version 6 runs this file already"]).splitlines()
+    assert lines[:4] == [
+        "live stack (configuration version 6, 24 open cases at 2026-12-04 00:00:00+08:00):",
+        "  note: version 6 runs this file already",
+        "  deadlines that move: 22 (22 later, 0 earlier)",
+        "    C-000 deadline 2026-12-05T00:00:00+08:00 → 2026-12-06T00:00:00+08:00 (later)",
+    ]
+    assert lines[23:] == [
+        "    … and 2 more",
+        "  red lights corrected: 1",
+        "    C-RED deadline 2026-12-03T00:00:00+08:00 → 2026-12-05T00:00:00+08:00 (later)",
+        "  turn red at once: 0",
+        "  not predicted here (the recompute decides): 2 (suspended: 1, a changed day before "
+        "now: 1)",
+        "    C-OLD (a changed day before now)",
+    ]
+
+
+def test_live_with_kafka_away_says_what_failed_with_exit_2() -> None:
+    result = runner.invoke(
+        app,
+        ["calendar", "check", "--live", str(DATA / "cn-2026.yaml")],
+        env={"REDLINE_KAFKA_BOOTSTRAP": "127.0.0.1:1"},
+    )
+    assert result.exit_code == 2
+    assert result.stdout.endswith("0 warnings\n")  # the offline check comes first
+    assert result.stderr.startswith(
+        "redline: Kafka 127.0.0.1:1: the running configuration (redline-config) cannot be read: "
+    )
