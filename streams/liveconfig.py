@@ -10,15 +10,15 @@ Which cases have been counted under which version is kept per partition, in the 
 table: a marker key per partition holds the version its open cases were last recomputed under
 (none: version 1, the files on disk that seeded the topic, which a table from before this
 release was counted with too).
-Whenever a worker owns a partition whose marker is below the version it runs (after a switch
-that changes working time, after a rebalance brought it the partition, at start), it goes
-through that partition's open cases in chunks (:meth:`Tracker.recompute`): each chunk is
-replayed, its views republished under the new version, its timers re-armed at the new
-instants, its alerts corrected or fired at their own instants; then it raises the marker. The
-chunks take turns with the batches, and after each the pass rests in proportion to the time it
-took (``recompute_share`` of the worker's time, half by default), so ingestion and timers go on
-at their usual latency. A partition that moves away
-mid-way is left to its new owner, which finds its marker low and recomputes it all.
+Whenever a worker owns a partition whose marker is below the version it runs (after a switch that
+changes working time, after a rebalance brought it the partition, at start), it goes through that
+partition's open cases in chunks (:meth:`Tracker.recompute`): each chunk is replayed, its views
+republished under the new version, its timers re-armed at the new instants, its alerts corrected or
+fired at their own instants; then it raises the markers. The cases due soonest go first, across the
+partitions. The chunks take turns with the batches, and after each the pass rests in proportion to
+the time it took (``recompute_share`` of the worker's time, half by default), so ingestion and
+timers go on at their usual latency. A partition that moves away mid-way is left to its new owner,
+which finds its marker low and recomputes it all.
 
 Progress is written to the read model for ``GET /v1/config`` and ``redline watch``
 (:meth:`ReadModel.report_config`): each worker's version, and cases recomputed, left, time.
@@ -180,11 +180,13 @@ class LiveConfig:
         stale = {p for p in owned if self._marker(p) < version}
         if not stale:
             return
-        todo = self.store.keys_where(stale, may_be_open)
+        found = self.store.keys_where(stale, may_be_open)
+        # Soonest due first, whatever the partition: a deadline the change moves earlier, to an
+        # instant close at hand, is among the cases due soonest (a change moves a deadline by
+        # the days it changes). Cases with nothing due (paused) come last.
+        found.sort(key=lambda entry: (entry.due is None, entry.due or 0))
         filters = {p: self._filter(self._marker(p)) for p in stale}
-        progress = self.recompute = Recompute(
-            version, sum(map(len, todo.values())), partitions=sorted(stale)
-        )
+        progress = self.recompute = Recompute(version, len(found), partitions=sorted(stale))
         log.info(
             "recomputing %d open cases of partitions %s under configuration version %d",
             progress.cases,
@@ -192,31 +194,36 @@ class LiveConfig:
             version,
         )
         last_report = time.monotonic()
-        for partition in sorted(todo):
-            ids = todo[partition]
-            for start in range(0, len(ids), CHUNK):
-                if self._again:
-                    return  # a newer version or a rebalance: the pass starts over
-                if partition not in self.owned():
-                    break  # moved: its new owner finds the marker low and counts it all
-                chunk = ids[start : start + CHUNK]
-                async with self.lock:
-                    turn = time.monotonic()
+        moved: set[int] = set()  # its new owner finds the marker low and counts it all
+        for start in range(0, len(found), CHUNK):
+            if self._again:
+                return  # a newer version or a rebalance: the pass starts over
+            owned = self.owned()
+            moved |= stale - owned
+            chunk: dict[int, list[str]] = {}
+            for entry in found[start : start + CHUNK]:
+                if entry.partition not in moved:
+                    chunk.setdefault(entry.partition, []).append(entry.key)
+            async with self.lock:
+                turn = time.monotonic()
+                now, outputs = int(time.time()), []
+                for partition, ids in chunk.items():
                     self.store.partition = partition
                     with writing_to(partition):
-                        out = self.tracker.recompute(chunk, int(time.time()), filters[partition])
-                    await self.send([(partition, out)])
-                progress.done += len(chunk)
-                # A turn is Python from end to end and holds the GIL: faust's consumer runs in
-                # a thread of its own, which a busy loop starves (measured: events and ticks
-                # waited for the pass's end). Sleeping gives it the GIL, and the batches it
-                # fetches the loop.
-                await asyncio.sleep((time.monotonic() - turn) * self.rest)
-                if time.monotonic() - last_report >= REPORT_EVERY_S:
-                    last_report = time.monotonic()
-                    await self.report()
-            else:
-                await self._raise_markers({partition}, version)
+                        outputs.append(
+                            (partition, self.tracker.recompute(ids, now, filters[partition]))
+                        )
+                await self.send(outputs)
+            progress.done += len(found[start : start + CHUNK])
+            # A turn is Python from end to end and holds the GIL: faust's consumer runs in a
+            # thread of its own, which a busy loop starves (measured: events and ticks waited
+            # for the pass's end). Sleeping gives it the GIL, and the batches it fetches the
+            # loop.
+            await asyncio.sleep((time.monotonic() - turn) * self.rest)
+            if time.monotonic() - last_report >= REPORT_EVERY_S:
+                last_report = time.monotonic()
+                await self.report()
+        await self._raise_markers(stale - moved, version)
         progress.finished = time.monotonic()
         log.info(
             "recomputed %d open cases under configuration version %d in %.1f s",

@@ -75,16 +75,16 @@ class TableStore(MutableMapping[str, bytes]):
     def __len__(self) -> int:
         return len(self.table)
 
-    def keys_where(
-        self, partitions: set[int], keep: Callable[[memoryview], bool]
-    ) -> dict[int, list[str]]:
+    def keys_where(self, partitions: set[int], keep: Callable[[memoryview], bool]) -> list[Armed]:
         """The keys of ``partitions`` whose stored bytes ``keep`` accepts (a view of them, not a
-        copy: it reads a prefix), by partition."""
-        found: dict[int, list[str]] = {partition: [] for partition in partitions}
+        copy: it reads a prefix), each with its partition and next due instant."""
+        found = []
         for key, value in self.table.items():
             (partition,) = _PARTITION.unpack_from(value)
-            if partition in found and keep(memoryview(value)[_PARTITION.size :]):
-                found[partition].append(key.decode())
+            if partition in partitions:
+                stored = memoryview(value)[_PARTITION.size :]
+                if keep(stored):
+                    found.append(Armed(partition, key.decode(), self.due_of(bytes(stored))))
         return found
 
     def armed(self) -> Iterator[Armed]:

@@ -17,6 +17,7 @@ from monitor.configrecord import ConfigRecord, ConfigSet
 from monitor.engine import Engine
 from monitor.snapshot import next_change_of
 from monitor.timeutil import parse_instant
+from streams import liveconfig
 from streams.kit.tablestore import TableStore
 from streams.liveconfig import LiveConfig, marker_key
 from streams.tracker import Outputs, Tracker
@@ -154,6 +155,21 @@ async def test_a_new_calendar_recomputes_every_open_case_of_the_owned_partitions
     worker.live.start()
     await finished(worker)
     assert not worker.published()
+
+
+async def test_the_cases_due_soonest_are_recomputed_first_whatever_their_partition(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(liveconfig, "CHUNK", 1)  # a turn per case: the order shows
+    worker.open_case("LATEST", 0, at="2026-09-30T10:00:00+08:00")
+    worker.open_case("SOONEST", 2, at="2026-09-28T10:00:00+08:00")
+    worker.open_case("BETWEEN", 3, at="2026-09-29T10:00:00+08:00")
+    worker.tracker.forget_all()
+    await worker.live.switch(*a_year(2))
+    await finished(worker)
+    turns = [(partition, key.decode()) for partition, out in worker.sent for key, _ in out.cases]
+    assert turns == [(2, "SOONEST"), (3, "BETWEEN"), (0, "LATEST")]
+    assert [worker.marker(p) for p in range(4)] == [2, 2, 2, 2]
 
 
 async def test_a_partition_moved_away_is_left_unmarked_for_its_new_owner(worker: Worker) -> None:
