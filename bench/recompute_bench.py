@@ -41,11 +41,13 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import faust
 import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
@@ -64,9 +66,12 @@ from monitor.configrecord import CalendarChange, ConfigRecord, ConfigSet, calend
 from monitor.engine import Engine
 from monitor.readmodel import ReadModel
 from monitor.settings import Settings
-from monitor.snapshot import dump_case, load_case, span_of
+from monitor.snapshot import dump_case, load_case, next_change_of, span_of
 from monitor.timeutil import HOUR, parse_instant
+from streams.kit.batches import writing_to
+from streams.kit.tablestore import TableStore
 from streams.topics import ensure_topics
+from streams.tracker import Tracker
 
 EPOCH = date(1970, 1, 1)
 PROBE_RATE = 20  # probe cases a second while a pass runs
@@ -75,6 +80,9 @@ POLL_S = 0.02  # the read model, for the probes' views
 WORKERS = 2
 SAMPLE = 2_000  # cases timed in process
 SETTLE_S = 5.0
+STEADY_WAIT_S = 180.0  # at most, for the workers to settle after the restore (compactions)
+STEADY_S = 0.5  # ingestion latency under which the workers count as settled
+BASELINE_S = 10.0
 
 
 @dataclass
@@ -97,7 +105,8 @@ class Pass:
     seconds: float = float("nan")  # publication to both workers finished
     worker_seconds: list[float] = field(default_factory=list)
     cases: int = 0  # open cases the workers went through (filtered out included)
-    ingestion: list[float] = field(default_factory=list)
+    baseline: list[float] = field(default_factory=list)  # ingestion, before the change
+    ingestion: list[float] = field(default_factory=list)  # while the pass runs
     timeline: list[tuple[float, float]] = field(default_factory=list)  # (sent - published, s)
     red: list[float] = field(default_factory=list)
     probes_sent: int = 0
@@ -126,6 +135,7 @@ class Run:
     passes: list[Pass] = field(default_factory=list)
     touched_costs: Costs = field(default_factory=Costs)
     untouched_filter_s: float = 0.0
+    tracker_s: list[float] = field(default_factory=list)  # per change, per case of the sample
 
 
 # -- the changes -------------------------------------------------------------------------------
@@ -238,6 +248,31 @@ def costs(sample: list[bytes], change: Change, now: int) -> tuple[Costs, float]:
     return touched, left / max(untouched, 1)
 
 
+def tracker_cost(sample: list[bytes], change: Change, now: int) -> float:
+    """Seconds a case of ``sample`` costs the worker's own recompute (``Tracker.recompute`` in
+    turns of 200, filter included, its outputs built as the worker builds them) on one core,
+    in process: no Kafka, no Redis, a memory table."""
+    app = faust.App(f"recompute-bench-{uuid.uuid4().hex[:8]}", store="memory://", web_enabled=False)
+    store = TableStore(
+        app.Table("state", partitions=1, key_type=bytes, value_type=bytes), next_change_of
+    )
+    tracker = Tracker(Engine(change.config), store)
+    ids = []
+    for snapshot in sample:
+        case_id = json.loads(snapshot[8:])["case_id"]  # after the next-change prefix
+        store[case_id] = snapshot
+        ids.append(case_id)
+    store.take_changes()
+    found = change.change
+    touches = None if found is None else (lambda stored: found.touches(span_of(stored)))
+    started = time.perf_counter()
+    for start in range(0, len(ids), 200):
+        with writing_to(0):
+            tracker.recompute(ids[start : start + 200], now, touches)
+        store.take_changes()
+    return (time.perf_counter() - started) / max(len(ids), 1)
+
+
 # -- the workers -----------------------------------------------------------------------------
 
 
@@ -340,6 +375,16 @@ async def _reds(consumer: AIOKafkaConsumer, prefix: str, reds: dict[str, float])
                     reds[record["case_id"]] = message.timestamp / 1000 - deadline
 
 
+async def _steady(sent: dict[str, tuple[float, int]], seen: dict[str, float], until: float) -> None:
+    """Until the probes of the last few seconds went through in under ``STEADY_S`` each: after a
+    large restore, RocksDB compacts for a while and takes the cores the workers need."""
+    while time.time() < until:
+        recent = [c for c, (at, _) in sent.items() if time.time() - 6 <= at < time.time() - 3]
+        if len(recent) >= 20 and all(seen.get(c, float("inf")) < STEADY_S for c in recent):
+            return
+        await asyncio.sleep(0.5)
+
+
 def _finished(reports: list[dict[str, Any]], version: int, workers: int) -> list[float] | None:
     done = [
         r["recompute"]["seconds"]
@@ -382,7 +427,8 @@ async def apply(
         asyncio.create_task(_reds(consumer, prefix, reds)),
     ]
     try:
-        await asyncio.sleep(2)  # the trickle's latency before the change, in the same series
+        await _steady(sent, seen, time.time() + STEADY_WAIT_S)
+        await asyncio.sleep(BASELINE_S)  # the trickle's latency before the change, as baseline
         base = ConfigSet.read(settings.config_files())
         current = await configlink.newest(settings)
         files = current.files if current is not None else base
@@ -416,8 +462,9 @@ async def apply(
         measured.probes_sent = len(sent)
         due = {case_id for case_id, (_, d) in sent.items() if d < ended}
         measured.probes_due = len(due)
-        measured.ingestion = sorted(seen.values())
         measured.timeline = sorted((sent[c][0] - published, s) for c, s in seen.items())
+        measured.baseline = sorted(s for at, s in measured.timeline if -BASELINE_S <= at < 0)
+        measured.ingestion = sorted(s for at, s in measured.timeline if 0 <= at < ended - published)
         measured.red = sorted(reds[c] for c in due if c in reds)
     finally:
         stop.set()
@@ -456,6 +503,7 @@ async def _measure(run: Run, bootstrap: str, redis_url: str, root: Path) -> None
         now = int(time.time())
         run.touched_costs, _ = costs(sample, wanted[-1], now)  # touches nearly all
         _, run.untouched_filter_s = costs(sample, wanted[0], now)  # leaves most
+        run.tracker_s = [tracker_cost(sample, change, now) for change in wanted]
     finally:
         for worker in workers:
             worker.stop()
@@ -491,7 +539,7 @@ def figures(run: Run) -> list[Figure]:
         )
     ]
     costs = run.touched_costs
-    for each in run.passes:
+    for index, each in enumerate(run.passes):
         change = each.change
         rate = change.touched / each.seconds if each.seconds == each.seconds else float("nan")
         target = "≤ 60 s at 1,000,000" if n >= 1_000_000 else "—"
@@ -507,12 +555,34 @@ def figures(run: Run) -> list[Figure]:
                 f"{', '.join(f'{s:.1f}' for s in each.worker_seconds)} s",
             )
         )
+        if len(run.tracker_s) > index:
+            per_case = run.tracker_s[index]
+            out.append(
+                Figure(
+                    f"… the same pass in process on one core (Tracker.recompute, no I/O){at}",
+                    per_case * each.cases,
+                    "s",
+                    "—",
+                    f"{per_case * 1e6:.0f} µs a case of a sample of {SAMPLE:,}, filtered ones "
+                    f"included: {1 / per_case:,.0f} cases/s a core; the workers did "
+                    f"{each.cases / max(each.worker_seconds or [float('nan')]) / WORKERS:,.0f}/s "
+                    "each",
+                )
+            )
         note = (
             f"during the recompute of {change.name}: {each.probes_sent:,} probe cases at "
             f"{PROBE_RATE}/s, {each.probes_due:,} due before it ended"
         )
         red = percentiles("deadline-to-red latency", each.red, "s", "p99 ≤ 1 s", note, at)
         out += red[1:] if each.red else red
+        out += percentiles(
+            "ingestion latency before the change",
+            each.baseline,
+            "s",
+            "—",
+            f"the same trickle in the {BASELINE_S:.0f} s before the change was published",
+            at,
+        )[1:2]
         out += percentiles(
             "ingestion latency (event sent → view in the read model)",
             each.ingestion,

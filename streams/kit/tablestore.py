@@ -75,17 +75,20 @@ class TableStore(MutableMapping[str, bytes]):
     def __len__(self) -> int:
         return len(self.table)
 
-    def keys_where(self, partitions: set[int], keep: Callable[[memoryview], bool]) -> list[Armed]:
+    def keys_where(
+        self, partitions: set[int], keep: Callable[[memoryview], bool]
+    ) -> Iterator[Armed]:
         """The keys of ``partitions`` whose stored bytes ``keep`` accepts (a view of them, not a
-        copy: it reads a prefix), each with its partition and next due instant."""
-        found = []
+        copy: it reads a prefix), each with its partition and next due instant, as the store's
+        iteration finds them. A RocksDB store's iteration reads a snapshot, so writes may come
+        between two keys; a memory store's raises RuntimeError if a key is added or removed
+        meanwhile."""
         for key, value in self.table.items():
             (partition,) = _PARTITION.unpack_from(value)
             if partition in partitions:
                 stored = memoryview(value)[_PARTITION.size :]
                 if keep(stored):
-                    found.append(Armed(partition, key.decode(), self.due_of(bytes(stored))))
-        return found
+                    yield Armed(partition, key.decode(), self.due_of(bytes(stored)))
 
     def armed(self) -> Iterator[Armed]:
         """Every key held, with its partition and next due instant, from the value prefixes."""
