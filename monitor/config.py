@@ -9,7 +9,7 @@ are, so ``load()`` again is a reload.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +17,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.calendar import Calendars, load_calendars
-from monitor.configfile import FileError, Problems, Source, Where, read_mapping, source_of
+from monitor.configfile import (
+    FileError,
+    Problems,
+    Source,
+    Where,
+    read_fields,
+    read_mapping,
+    source_of,
+)
 from monitor.events import is_code
 from monitor.limits import Limit, Unit, parse_limit
 
@@ -25,6 +33,9 @@ DEFAULT_YELLOW_AT = Fraction(4, 5)
 DEFAULT_INTAKE = Limit(5, Unit.WORKING_DAYS)
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_CALENDAR = "cn"
+# the policy file's escalation part (SPEC §5.1), beside its yellow_at: read by alerts.policy,
+# which the pure core does not import; here they are only let through
+ESCALATION_KEYS = ("people", "receivers", "routes", "escalation")
 
 
 class ConfigError(FileError):
@@ -159,7 +170,7 @@ def load_catalog(file: Path | Source) -> dict[str, Item]:
 def _item(where: Where, raw: dict[str, Any]) -> Item:
     """One catalog entry, each field read whatever failed before it."""
     problems = Problems(ConfigError)
-    fields = _read_fields(
+    fields = read_fields(
         where,
         raw,
         problems,
@@ -180,20 +191,6 @@ def _item(where: Where, raw: dict[str, Any]) -> Item:
         _check_limits(where, fields)
     problems.check()
     return Item(**fields)
-
-
-def _read_fields(
-    where: Where, raw: dict[str, Any], problems: Problems, readers: dict[str, Callable[[], Any]]
-) -> dict[str, Any]:
-    """The entry's fields by ``readers``, each read whatever failed before it (its refusal in
-    ``problems``); an unknown field is refused too."""
-    fields: dict[str, Any] = {}
-    with problems.gathering():
-        where.only(raw, readers)
-    for name, read in readers.items():
-        with problems.gathering():
-            fields[name] = read()
-    return fields
 
 
 def _check_limits(where: Where, fields: Mapping[str, Any]) -> None:
@@ -253,7 +250,7 @@ def load_centers(file: Path | Source) -> dict[str, Center]:
 
 def _center(where: Where, raw: dict[str, Any]) -> Center:
     problems = Problems(ConfigError)
-    fields = _read_fields(
+    fields = read_fields(
         where,
         raw,
         problems,
@@ -272,12 +269,14 @@ def _center(where: Where, raw: dict[str, Any]) -> Center:
 
 
 def load_policy(file: Path | Source) -> Policy:
-    """The policy file's ``yellow_at`` thresholds: default, centers, departments, items."""
+    """The policy file's ``yellow_at`` thresholds: default, centers, departments, items. Its
+    escalation keys (:data:`ESCALATION_KEYS`) are let through unread: ``alerts.policy`` reads
+    them."""
     source = source_of(file, ConfigError)
     path = source.name
     raw = read_mapping(source, ConfigError)
     where = _entry(path, "policy", raw)
-    where.only(raw, {"yellow_at"})
+    where.only(raw, {"yellow_at", *ESCALATION_KEYS})
     thresholds = raw.get("yellow_at") or {}
     if not isinstance(thresholds, dict):
         raise where.error(

@@ -101,10 +101,14 @@ class Where:
         if unknown:
             raise unknown[0]
 
-    def unknown(self, raw: Mapping[str, Any], allowed: Collection[str]) -> list[FileError]:
-        """An error for each field (in sorted order) that is not one of ``allowed``."""
+    def unknown(
+        self, raw: Mapping[str, Any], allowed: Collection[str], within: str = ""
+    ) -> list[FileError]:
+        """An error for each field (in sorted order) that is not one of ``allowed``; of a
+        mapping inside the entry, named as its field ``within``, ``within.key``."""
         expected = f"unknown field; expected one of {', '.join(sorted(allowed))}"
-        return [self.error(key, expected) for key in sorted(set(map(str, raw)) - set(allowed))]
+        unknown = sorted(set(map(str, raw)) - set(allowed))
+        return [self.error(f"{within}.{key}" if within else key, expected) for key in unknown]
 
     def text(self, raw: Mapping[str, Any], key: str, optional: bool = False) -> str:
         """A non-empty string field (``""`` when optional and missing)."""
@@ -136,6 +140,20 @@ class Where:
             return parse(value)
         except ValueError as exc:
             raise self.error(key, str(exc)) from None
+
+
+def read_fields(
+    where: Where, raw: dict[str, Any], problems: Problems, readers: Mapping[str, Callable[[], Any]]
+) -> dict[str, Any]:
+    """The entry's fields by ``readers``, each read whatever failed before it (its refusal in
+    ``problems``); an unknown field is refused too."""
+    fields: dict[str, Any] = {}
+    with problems.gathering():
+        where.only(raw, readers)
+    for name, read in readers.items():
+        with problems.gathering():
+            fields[name] = read()
+    return fields
 
 
 def read_text(path: Path, error_type: ErrorType) -> str:

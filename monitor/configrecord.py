@@ -17,21 +17,32 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from monitor.calendar import CalendarError, YearSchedule, parse_year_file
-from monitor.config import Config, ConfigError, ConfigFiles
+from monitor.config import ESCALATION_KEYS, Config, ConfigError, ConfigFiles
 from monitor.configfile import FileError, Problems, Source, parse_mapping, source_of
 from monitor.timeutil import zone
 
 RECORD_VERSION = 1  # the record's format (not the configuration's version)
 
 # which role a file plays, by its top-level keys
-_ROLE_BY_KEY = {"items": "catalog", "centers": "centres", "yellow_at": "policy"}
+_ROLE_BY_KEY = {
+    "items": "catalog",
+    "centers": "centres",
+    "yellow_at": "policy",
+    **{key: "policy" for key in ESCALATION_KEYS},
+}
 ROLES = ("catalog", "centres", "policy", "calendar year file")
+
+SetCheck = Callable[["ConfigSet", Config | None], None]
+"""A check of a set beyond what the core loads, given the set's configuration (None when it
+does not load): it raises a :class:`~monitor.configfile.FileError` with its problems. The
+command line passes the escalation policy's (``alerts.policy.check_policy``), which the pure
+core cannot import."""
 
 
 class RecordDecodeError(ValueError):
@@ -70,10 +81,22 @@ class ConfigSet:
     def files(self) -> ConfigFiles:
         return ConfigFiles(self.catalog, self.centres, self.calendars, self.policy)
 
-    def load(self) -> Config:
-        """Validate the set: one :class:`~monitor.configfile.FileError` with every problem of
-        every file (calendar and other files alike), or the configuration."""
-        return self.files().load()
+    def load(self, checks: Sequence[SetCheck] = ()) -> Config:
+        """Validate the set, and run ``checks`` over it: one
+        :class:`~monitor.configfile.FileError` with every problem of every file (calendar and
+        other files alike) and of every check, or the configuration."""
+        if not checks:
+            return self.files().load()
+        problems = Problems(ConfigError)
+        config = None
+        with problems.gathering():
+            config = self.files().load()
+        for check in checks:
+            with problems.gathering():
+                check(self, config)
+        problems.check()
+        assert config is not None  # else check() raised
+        return config
 
     def digest(self) -> str:
         """A hash of the files' names and texts: equal sets, equal digests."""
@@ -113,14 +136,16 @@ class ConfigSet:
             ),
         )
 
-    def with_files(self, sources: Sequence[Source]) -> tuple[ConfigSet, Config]:
+    def with_files(
+        self, sources: Sequence[Source], checks: Sequence[SetCheck] = ()
+    ) -> tuple[ConfigSet, Config]:
         """This set with ``sources`` laid over it, each by the role its top-level keys give it,
         validated: a catalog (``items:``), centres (``centers:``) or policy (``yellow_at:``)
         file replaces the running one; a calendar year file (``year:``) replaces the running
         file of its calendar and year, or is added. Refuses with one
         :class:`~monitor.config.ConfigError` holding every problem at once: a file whose role
         cannot be told, two files of one role, a year file that does not parse, and every
-        problem of the set the others make."""
+        problem of the set the others make, ``checks`` included."""
         problems = Problems(ConfigError)
         changed: dict[str, Source] = {}
         years: dict[tuple[str, int], Source] = {}
@@ -146,7 +171,7 @@ class ConfigSet:
         wanted = replace(self, calendars=calendars, **changed)
         config = None
         with problems.gathering():  # the files placed, with the rest of the set
-            config = wanted.load()
+            config = wanted.load(checks)
         problems.check()
         assert config is not None
         return wanted, config
@@ -165,8 +190,8 @@ def _role_of(source: Source) -> tuple[str, tuple[str, int] | None]:
     if len(roles) != 1:
         raise ConfigError(
             f"{source.name}: not a Redline configuration file: its top-level keys must be those "
-            "of a catalog (items:), a centres file (centers:), a policy (yellow_at:) or a "
-            "calendar year file (year:)"
+            "of a catalog (items:), a centres file (centers:), a policy (yellow_at:, people:, "
+            "receivers:, routes:, escalation:) or a calendar year file (year:)"
         )
     return roles.pop(), None
 

@@ -21,9 +21,8 @@ A remaining time of zero or more reads ``剩余 …``; a negative one (past the 
 from __future__ import annotations
 
 from monitor.limits import Unit
-from monitor.timeutil import DAY, HOUR
+from monitor.timeutil import DAY, HOUR, MINUTE
 
-MINUTE = 60
 REMAINING = "剩余"
 OVERDUE = "超期"
 _DAY_WORDS = {Unit.WORKING_DAYS: "个工作日", Unit.DAYS: "天"}

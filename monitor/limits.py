@@ -1,4 +1,6 @@
-"""Time limits (时限) as integrators and operators write them: ``"10wd"``, ``"30d"``, ``"48h"``."""
+"""Time limits (时限) as integrators and operators write them: ``"10wd"``, ``"30d"``, ``"48h"``;
+and the waits of the escalation policy (SPEC §5.1), the same amounts of a unit that may also be
+minutes or seconds: ``"30m"``, ``"45s"``."""
 
 from __future__ import annotations
 
@@ -6,10 +8,11 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from monitor.timeutil import DAY, HOUR
+from monitor.timeutil import DAY, HOUR, MINUTE
 
 MAX_AMOUNT = 9_999
 _LIMIT = re.compile(r"^(0|[1-9][0-9]*)(wd|d|h)$")
+_WAIT = re.compile(r"^([1-9][0-9]*)(wd|d|h|m|s)$")
 
 
 class Unit(StrEnum):
@@ -18,20 +21,32 @@ class Unit(StrEnum):
     WORKING_DAYS = "wd"  # 工作日
     DAYS = "d"  # 自然日
     HOURS = "h"
+    # a policy's waits only (parse_wait): no clock's limit is in them
+    MINUTES = "m"
+    SECONDS = "s"
 
     @property
     def family(self) -> str:
         """Units of one family can be added to each other (days with days, hours with hours)."""
-        return "hours" if self is Unit.HOURS else "days"
+        return "days" if self in (Unit.WORKING_DAYS, Unit.DAYS) else "hours"
 
 
 class LimitError(ValueError):
-    """A limit string that breaks the ``<n>wd | <n>d | <n>h`` rule."""
+    """A limit string that breaks the ``<n>wd | <n>d | <n>h`` rule (or a wait, its own)."""
+
+
+_UNIT_SECONDS = {
+    Unit.WORKING_DAYS: DAY,
+    Unit.DAYS: DAY,
+    Unit.HOURS: HOUR,
+    Unit.MINUTES: MINUTE,
+    Unit.SECONDS: 1,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """A budget of running time: ``amount`` units of ``unit``."""
+    """A budget of running time, or a wait: ``amount`` units of ``unit``."""
 
     amount: int
     unit: Unit
@@ -39,7 +54,7 @@ class Limit:
     @property
     def seconds(self) -> int:
         """The budget in seconds of running time (a working day contributes 86 400 s)."""
-        return self.amount * (HOUR if self.unit is Unit.HOURS else DAY)
+        return self.amount * _UNIT_SECONDS[self.unit]
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit.value}"
@@ -47,14 +62,33 @@ class Limit:
 
 def parse_limit(text: object) -> Limit:
     """Parse ``"<n>wd" | "<n>d" | "<n>h"`` with ``0 <= n <= 9999``."""
+    return _parse(
+        text,
+        _LIMIT,
+        'must be a string like "10wd", "30d" or "48h"',
+        'is not a limit: write "<n>wd" (working days), "<n>d" (natural days) or "<n>h" (hours) '
+        "with a non-negative whole number n",
+    )
+
+
+def parse_wait(text: object) -> Limit:
+    """Parse a policy's wait, ``"<n>s" | "<n>m" | "<n>h" | "<n>d" | "<n>wd"`` with
+    ``1 <= n <= 9999`` (working days are counted later, on the alert's centre's calendar)."""
+    return _parse(
+        text,
+        _WAIT,
+        'must be a string like "30m", "2h" or "1wd"',
+        'is not a duration: write "<n>s", "<n>m", "<n>h" (all the time), "<n>d" (natural days) '
+        'or "<n>wd" (working days) with a whole number n from 1',
+    )
+
+
+def _parse(text: object, pattern: re.Pattern[str], not_text: str, refusal: str) -> Limit:
     if not isinstance(text, str):
-        raise LimitError('must be a string like "10wd", "30d" or "48h"')
-    match = _LIMIT.match(text)
+        raise LimitError(not_text)
+    match = pattern.match(text)
     if match is None:
-        raise LimitError(
-            f'{text!r} is not a limit: write "<n>wd" (working days), "<n>d" (natural days) '
-            'or "<n>h" (hours) with a non-negative whole number n'
-        )
+        raise LimitError(f"{text!r} {refusal}")
     amount = int(match.group(1))
     if amount > MAX_AMOUNT:
         raise LimitError(f"{text!r} is too long: at most {MAX_AMOUNT} units")

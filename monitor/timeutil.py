@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 DAY = 86_400
 HOUR = 3_600
+MINUTE = 60
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$"

@@ -1,5 +1,6 @@
 """What the command groups share: failing with a message, the settings of ``REDLINE_*``
-variables, and a Redis URL fit for a message."""
+variables, the checks of a configuration beyond the core's, and a Redis URL fit for a
+message."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:  # pydantic loads only for the commands that read settings
+    from monitor.configrecord import SetCheck
     from monitor.settings import Settings
 
 
@@ -27,6 +29,14 @@ def env_settings() -> Settings:
         return Settings.from_env()
     except SettingsError as exc:
         raise fail(str(exc)) from None
+
+
+def config_checks() -> tuple[SetCheck, ...]:
+    """What a configuration set must pass besides the core's own rules: the escalation part of
+    its policy file (SPEC §5.1), which the pure core does not import (alerts/ is above it)."""
+    from alerts.policy import check_policy
+
+    return (check_policy,)
 
 
 def without_password(url: str) -> str:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from monitor.cli.common import env_settings, fail
+from monitor.cli.common import config_checks, env_settings, fail
 from monitor.config import Config, ConfigError
 from monitor.configfile import FileError, Source
 from monitor.configrecord import ConfigRecord, ConfigSet, calendar_years, sources
@@ -79,7 +79,7 @@ async def _apply(settings: Settings, paths: list[Path], wait: float, whole: bool
     given = sources(paths)
     running = await configlink.running(settings)
     base = ConfigSet(catalog=NO_CATALOG) if whole else running.files
-    wanted, config = base.with_files(given)  # or every problem of every file
+    wanted, config = base.with_files(given, config_checks())  # or every problem of every file
     if wanted.catalog is NO_CATALOG:
         raise ConfigError("--whole: give the catalog file too (items:), it has no default")
     if wanted.digest() == running.files.digest():

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfoNotFoundError
 import typer
 
 from monitor.calendar import CalendarError, OutOfCalendar, load_calendars
-from monitor.cli.common import fail
+from monitor.cli.common import config_checks, fail
 from monitor.clock import Clock, Timelines
 from monitor.config import DEFAULT_CALENDAR, DEFAULT_TIMEZONE, ConfigError, ConfigFiles
+from monitor.configrecord import ConfigSet
 from monitor.engine import Engine
 from monitor.events import dumps_schema
 from monitor.gctuning import tune_gc
@@ -38,7 +39,9 @@ CentersOpt = Annotated[
 ]
 PolicyOpt = Annotated[
     Path | None,
-    typer.Option("--policy", help="policy YAML (thresholds)", exists=True, dir_okay=False),
+    typer.Option(
+        "--policy", help="policy YAML (thresholds, escalation)", exists=True, dir_okay=False
+    ),
 ]
 EventsArg = Annotated[
     Path, typer.Argument(help="events, one JSON object per line", exists=True, dir_okay=False)
@@ -55,8 +58,9 @@ def _instant(text: str, option: str) -> int:
 def _engine(
     catalog: Path, calendars: list[Path] | None, centers: Path | None, policy: Path | None
 ) -> Engine:
+    files = ConfigFiles(catalog, centers, tuple(calendars or ()), policy)
     try:
-        return Engine(ConfigFiles(catalog, centers, tuple(calendars or ()), policy).load())
+        return Engine(ConfigSet.read(files).load(config_checks()))
     except ConfigError as exc:
         raise fail(str(exc)) from None
 

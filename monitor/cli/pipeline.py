@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli.common import env_settings, fail
+from monitor.cli.common import config_checks, env_settings, fail
 from monitor.config import ConfigError
+from monitor.configrecord import ConfigSet
 
 
 def worker_command(
@@ -31,7 +32,7 @@ def worker_command(
 
     settings = env_settings()
     try:
-        settings.config_files().load()
+        ConfigSet.read(settings.config_files()).load(config_checks())
     except ConfigError as exc:
         raise fail(str(exc)) from None
     try:

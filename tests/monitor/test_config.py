@@ -172,6 +172,19 @@ def test_policy_codes_must_be_strings(tmp_path: Path) -> None:
         load_policy(path)
 
 
+def test_policy_lets_the_escalation_keys_through_and_refuses_others(tmp_path: Path) -> None:
+    escalation = "people: {}\nreceivers: {}\nroutes: []\nescalation: {repeat_every: 2h}\n"
+    path = write(tmp_path, "policy.yaml", "yellow_at: {default: 0.7}\n" + escalation)
+    assert load_policy(path).default_yellow_at == Fraction(7, 10)  # read by alerts.policy
+    path = write(tmp_path, "policy.yaml", escalation + "escalations: {}\n")
+    with pytest.raises(ConfigError) as error:
+        load_policy(path)
+    assert str(error.value) == (
+        f"{path}: policy: escalations: unknown field; expected one of escalation, people, "
+        "receivers, routes, yellow_at"
+    )
+
+
 def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None:
     broken = (
         ITEM.replace("10wd", "ten").replace("    name: 甲\n", "")  # two fields of one item
