@@ -27,7 +27,7 @@ from monitor.alert import KIND_RULES, AlertKind, Severity
 from monitor.config import ESCALATION_KEYS, Config, ConfigError, load_catalog, load_centers
 from monitor.configfile import Problems, Source, Where, read_fields, read_mapping
 from monitor.configrecord import ConfigSet
-from monitor.limits import Limit, Unit, parse_wait
+from monitor.limits import Wait, WaitUnit, parse_wait
 from monitor.timeutil import HOUR, MINUTE
 
 T = TypeVar("T")
@@ -39,7 +39,7 @@ TIMING_KEYS = ("escalate_after", "repeat_every", "ack_timeout")
 
 # a wait of the policy: an amount of a unit, as a clock's limit is, that may also be minutes or
 # seconds; its working days are counted by the notifier on the alert's centre's calendar
-Duration = Limit
+Duration = Wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +53,9 @@ class Timings:
 
 
 DEFAULT_TIMINGS = Timings(
-    escalate_after=Duration(1, Unit.HOURS),
-    repeat_every=Duration(4, Unit.HOURS),
-    ack_timeout=Duration(1, Unit.WORKING_DAYS),
+    escalate_after=Duration(1, WaitUnit.HOURS),
+    repeat_every=Duration(4, WaitUnit.HOURS),
+    ack_timeout=Duration(1, WaitUnit.WORKING_DAYS),
 )
 
 

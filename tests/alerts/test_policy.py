@@ -28,7 +28,7 @@ from alerts.policy import (
 from monitor.config import ConfigError, ConfigFiles
 from monitor.configfile import Source
 from monitor.configrecord import ConfigSet
-from monitor.limits import Unit, parse_wait
+from monitor.limits import WaitUnit, parse_wait
 
 DATA = Path(__file__).resolve().parents[2] / "monitor" / "data"
 RUNNING = ConfigSet.read(ConfigFiles(DATA / "catalog.yaml", DATA / "centres.yaml"))
@@ -102,7 +102,7 @@ def test_the_spec_example_parses() -> None:
         "30m",
         "2h",
     ]
-    assert route.timings.ack_timeout == Duration(1, Unit.WORKING_DAYS)
+    assert route.timings.ack_timeout == Duration(1, WaitUnit.WORKING_DAYS)
     assert policy.receivers["market-robot"].rate == (RateLimit(20, 60),)  # DingTalk's own
 
 
@@ -115,7 +115,7 @@ def test_the_file_reads_into_typed_values_with_channel_defaults_and_overrides() 
     assert policy.receivers["handler-sms"].window.days is Days.WORKING  # type: ignore[union-attr]
     assert policy.receivers["handler-sms"].rate == ()  # no limit of its own
     assert policy.receivers["office-feishu"].rate == (RateLimit(5, 1), RateLimit(50, 60))
-    assert policy.defaults.repeat_every == Duration(2, Unit.HOURS)
+    assert policy.defaults.repeat_every == Duration(2, WaitUnit.HOURS)
     assert policy.routes[1].levels == {2: ("head-robot",), 3: ("office-feishu",)}
 
 
@@ -384,8 +384,8 @@ def test_a_market_alert_at_tianhe_takes_the_market_route_with_its_own_timings() 
     route = policy.route_for("GZ-TIANHE", "market", "FOOD-LICENSE", "deadline_warning", "yellow")
     assert route is not None and route.entry == "routes[0]"
     assert route.levels[1] == ("market-robot", "handler-sms")
-    assert route.timings.escalate_after == Duration(30, Unit.MINUTES)  # its own
-    assert route.timings.repeat_every == Duration(2, Unit.HOURS)  # escalation:
+    assert route.timings.escalate_after == Duration(30, WaitUnit.MINUTES)  # its own
+    assert route.timings.repeat_every == Duration(2, WaitUnit.HOURS)  # escalation:
     assert route.timings.ack_timeout == DEFAULT_TIMINGS.ack_timeout  # built in
 
 
