@@ -114,11 +114,13 @@ class Days(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Window:
     """When a receiver takes notices: from ``start`` to ``end`` (seconds after local midnight,
-    in the alert's centre's zone) on ``days``; a notice due outside it waits for it to open."""
+    in the alert's centre's zone) on ``days``; a notice due outside it waits for it to open.
+    A red alert at level 3 (the supervision office) is not held, unless ``hold_red_level_3``."""
 
     start: int
     end: int
     days: Days = Days.WORKING
+    hold_red_level_3: bool = False
 
     def __str__(self) -> str:
         return f"{_clock_text(self.start)}–{_clock_text(self.end)} {self.days.value} days"
@@ -569,16 +571,20 @@ def _levels(where: Where, raw: Any, receiver_ids: frozenset[str]) -> dict[int, t
 
 
 def _window(where: Where, raw: Any) -> Window | None:
-    """``{from: "08:30", to: "18:00", days: working | all}``; ``days`` defaults to working."""
+    """``{from: "08:30", to: "18:00", days: working | all, hold_red_level_3: false}``;
+    ``days`` defaults to working."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
         raise where.error("window", 'must be a mapping like {from: "08:30", to: "18:00"}')
     problems = Problems(ConfigError)
-    for error in where.unknown(raw, ("from", "to", "days"), within="window"):
+    for error in where.unknown(raw, ("from", "to", "days", "hold_red_level_3"), within="window"):
         problems.add(error)
     start = end = None
     days = Days.WORKING
+    hold = raw.get("hold_red_level_3", False)
+    if not isinstance(hold, bool):
+        problems.add(where.error("window.hold_red_level_3", f"must be true or false, not {hold!r}"))
     with problems.gathering():
         start = _field(where, "window.from", raw.get("from"), _clock)
     with problems.gathering():
@@ -592,7 +598,7 @@ def _window(where: Where, raw: Any) -> Window | None:
         raise where.error(
             "window", f"from {_clock_text(start)} must be before to {_clock_text(end)}"
         )
-    return Window(start, end, days)
+    return Window(start, end, days, hold)
 
 
 def _rate(where: Where, raw: Any, defaults: tuple[RateLimit, ...]) -> tuple[RateLimit, ...]:

@@ -114,6 +114,9 @@ def test_the_file_reads_into_typed_values_with_channel_defaults_and_overrides() 
     assert policy.receivers["handler-sms"].window == Window(8 * 3600 + 1800, 18 * 3600)
     assert policy.receivers["handler-sms"].window.days is Days.WORKING  # type: ignore[union-attr]
     assert policy.receivers["handler-sms"].rate == ()  # no limit of its own
+    assert not policy.receivers["handler-sms"].window.hold_red_level_3  # type: ignore[union-attr]
+    held = parse(POLICY.replace("days: working}", "days: working, hold_red_level_3: true}"))
+    assert held.receivers["handler-sms"].window.hold_red_level_3  # type: ignore[union-attr]
     assert policy.receivers["office-feishu"].rate == (RateLimit(5, 1), RateLimit(50, 60))
     assert policy.defaults.repeat_every == Duration(2, WaitUnit.HOURS)
     assert policy.routes[1].levels == {2: ("head-robot",), 3: ("office-feishu",)}
@@ -266,6 +269,12 @@ def test_a_policy_of_yellow_thresholds_only_has_no_routes() -> None:
             "days: working}",
             "days: weekdays}",
             "receivers.handler-sms: window.days: 'weekdays' is not days; one of all, working",
+        ),
+        (
+            "days: working}",
+            "days: working, hold_red_level_3: yes please}",
+            "receivers.handler-sms: window.hold_red_level_3: must be true or false, not "
+            "'yes please'",
         ),
         (
             "rate: {per_minute: 50}",
