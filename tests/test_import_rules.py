@@ -39,6 +39,7 @@ def test_the_tree_keeps_every_contract() -> None:
         ("monitor/clock.py", "import redis", "monitor.clock -> redis"),
         ("monitor/case.py", "import fastapi", "monitor.case -> fastapi"),
         ("alerts/policy.py", "import httpx", "alerts.policy -> httpx"),
+        ("alerts/decide.py", "import redis", "alerts.decide -> redis"),
         ("monitor/api/health.py", "import streams.tracker", "monitor.api.health -> streams"),
         ("bench/run.py", "import tests.stack", "bench.run -> tests.stack"),
     ],
