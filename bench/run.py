@@ -171,6 +171,7 @@ def main() -> None:
         )
     command = "make bench" + ("" if scale == 1 else f" with REDLINE_BENCH_SCALE={scale}")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    measured_at = commit()  # the code measured: HEAD when the run starts
     figures = engine_bench.run(scale) if not only else []
     started = _services_up()
     measured: list[tuple[str, Figures]] = []
@@ -188,7 +189,7 @@ def main() -> None:
         for title, section in measured:
             stamp = (
                 f"Measured on its own: `{command}` with REDLINE_BENCH_ONLY={','.join(only)}, "
-                f"{when}, commit {commit()}, on the machine above."
+                f"{when}, commit {measured_at}, on the machine above."
             )
             later = titles[titles.index(title) + 1 :]
             text = _splice(text, title, [stamp, "", *_table(section, 2)], later)
@@ -206,7 +207,7 @@ def main() -> None:
         "",
         f"- command: `{command}`",
         f"- date: {when}",
-        f"- commit: {commit()}",
+        f"- commit: {measured_at}",
         f"- machine: {machine()}",
         "",
         "## Engine (one core, pure Python, no I/O)",
