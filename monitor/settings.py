@@ -121,6 +121,14 @@ class Settings(BaseModel):
         pattern=r"^[A-Za-z0-9._-]+$",
     )
 
+    # -- notices (the notifier's channels that are not per receiver, SPEC §5.1) -----------------
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(25, ge=1, le=65_535)  # STARTTLS whenever the server offers it
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = Field(None, exclude=True, repr=False)
+    smtp_from: str = "redline@localhost"  # the From of notice mail
+    smtp_timeout_s: float = Field(30.0, gt=0, le=600)
+
     @field_validator("ingest_token", "supervisor_token")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
