@@ -128,6 +128,10 @@ class Settings(BaseModel):
     smtp_password: SecretStr | None = Field(None, exclude=True, repr=False)
     smtp_from: str = "redline@localhost"  # the From of notice mail
     smtp_timeout_s: float = Field(30.0, gt=0, le=600)
+    sms_url: str | None = None  # the SMS gateway (alerts/channels/sms.py); None: no SMS
+    sms_body: str = '{"to": "{to}", "text": "{text}"}'  # JSON; {to} and {text} filled in
+    sms_token: SecretStr | None = Field(None, exclude=True, repr=False)
+    sms_max_chars: int = Field(300, ge=20, le=1_000)
 
     @field_validator("ingest_token", "supervisor_token")
     @classmethod

@@ -98,6 +98,12 @@ class Robot:
             )
         return None
 
+    def _check_sms(self, query: dict[str, list[str]], headers: Any, body: bytes) -> Any:
+        lowered = {key.lower(): value for key, value in headers.items()}
+        if lowered.get("authorization") != f"Bearer {self.secret}":
+            return Answer(401, {"error": "unauthorized"})
+        return None
+
     def _check_webhook(self, query: dict[str, list[str]], headers: Any, body: bytes) -> Any:
         lowered = {key.lower(): value for key, value in headers.items()}
         if not lowered.get("idempotency-key"):
@@ -143,6 +149,7 @@ def serving(robot: Robot) -> Iterator[Robot]:
         "wecom": f"{base}/cgi-bin/webhook/send?key={TOKEN}",
         "feishu": f"{base}/open-apis/bot/v2/hook/{TOKEN}",
         "webhook": f"{base}/redline",
+        "sms": f"{base}/sms/send",
     }[robot.kind]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

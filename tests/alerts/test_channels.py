@@ -13,8 +13,10 @@ import pytest
 from robotkit import SECRET, TOKEN, Answer, Robot, serving
 
 from alerts.channels.base import Message, Result
-from alerts.channels.send import send
+from alerts.channels.send import send, send_sms
+from alerts.channels.sms import SmsTemplateError
 from alerts.policy import Channel, Receiver
+from monitor.settings import Settings
 
 KINDS = ["dingtalk", "wecom", "feishu", "webhook"]
 MESSAGE = Message(
@@ -130,3 +132,46 @@ async def test_feishu_body_is_kept_under_20_kb() -> None:
     with serving(Robot("feishu")) as robot:
         assert (await deliver(robot, message=long)).sent
     assert len(robot.bodies[0]) <= 20 * 1024
+
+
+# -- SMS through a gateway: its request configured, not coded ---------------------------------
+
+
+def gateway(robot: Robot, **changes: object) -> Settings:
+    return Settings(sms_url=robot.url, sms_token=SECRET, **changes)  # type: ignore[arg-type]
+
+
+async def sms(settings: Settings, message: Message = MESSAGE) -> object:
+    async with httpx.AsyncClient(timeout=5) as client:
+        return await send_sms(client, settings, ["13800000000", "13900000000"], message)
+
+
+async def test_an_sms_fills_the_configured_body_and_is_cut_to_its_length() -> None:
+    template = '{"mobiles": "{to}", "content": "{text}", "sign": "区政务服务中心"}'
+    with serving(Robot("sms")) as robot:
+        outcome = await sms(gateway(robot, sms_body=template, sms_max_chars=30))
+    assert outcome.sent, outcome
+    (received,) = robot.received
+    assert received["mobiles"] == "13800000000,13900000000"
+    assert received["sign"] == "区政务服务中心"
+    assert len(received["content"]) == 30 and received["content"].endswith("…")
+    assert "**" not in received["content"]
+
+
+async def test_a_message_cannot_break_the_gateways_json() -> None:
+    tricky = Message("n.1.raised.0", 'a "quoted" title', 'text with "quotes" and {braces}')
+    with serving(Robot("sms")) as robot:
+        assert (await sms(gateway(robot), tricky)).sent
+    assert 'a "quoted" title' in robot.received[0]["text"]
+
+
+async def test_an_sms_gateway_that_refuses_the_token_is_permanent() -> None:
+    with serving(Robot("sms", secret="another-token")) as robot:
+        outcome = await sms(gateway(robot))
+    assert (outcome.result, outcome.code) == (Result.PERMANENT, "401")
+    assert SECRET not in f"{outcome!r}"
+
+
+async def test_an_sms_template_naming_other_fields_is_refused() -> None:
+    with serving(Robot("sms")) as robot, pytest.raises(SmsTemplateError, match="REDLINE_SMS_BODY"):
+        await sms(gateway(robot, sms_body='{"to": "{to}", "x": "{secret}"}'))
