@@ -23,6 +23,7 @@ class Message:
     text: str
     mobiles: tuple[str, ...] = ()
     payload: Mapping[str, Any] = field(default_factory=dict)
+    covers: tuple[str, ...] = ()  # a digest: the notice ids it stands for
 
 
 @dataclass(frozen=True, slots=True)
