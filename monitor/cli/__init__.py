@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli import api, calendar, config, engine, pipeline, watch
+from monitor.cli import api, calendar, config, engine, pipeline, policy, watch
 from streams.simulate import simulate_command  # defined beside the load it produces
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ for name, command in (
 app.add_typer(api.token_app, name="token")
 app.add_typer(calendar.calendar_app, name="calendar")
 app.add_typer(config.config_app, name="config")
+app.add_typer(policy.policy_app, name="policy")
 
 
 def main() -> None:
