@@ -305,6 +305,15 @@ class LiveConfig:
             "digest": self.record.digest,
             "partitions": sorted(self.owned()),
             "recompute": self.recompute.report() if self.recompute else None,
+            # a pass started (or to start over) whose progress is not reported yet: between a
+            # switch and the pass's first report, `config apply` must not take it as done
+            "pending": self._pass is not None
+            and not self._pass.done()
+            and (
+                self.recompute is None
+                or self.recompute.version < self.record.version
+                or self._again
+            ),
         }
         try:
             await self.read_model.report_config(self.worker, entry)

@@ -163,7 +163,7 @@ def progress(workers: list[dict[str, Any]], version: int) -> tuple[str, bool]:
     mine = [r for r in recompute if r.get("version", 0) >= version]
     cases = sum(r.get("cases", 0) for r in mine)
     done = sum(r.get("done", 0) for r in mine)
-    busy = [r for r in mine if not r.get("finished")]
+    busy = [r for r in mine if not r.get("finished")] + [w for w in running if w.get("pending")]
     line = f"workers running version {version}: {len(running)} of {len(workers)}"
     if mine:
         seconds = max(r.get("seconds", 0) for r in mine)

@@ -224,3 +224,15 @@ async def test_a_calendar_change_recomputes_only_the_cases_whose_working_days_it
     worker.live.start()
     await finished(worker)
     assert sorted(worker.published()) == ["NOVEMBER"]
+
+
+async def test_a_switch_reports_its_pass_pending_until_the_pass_reports(worker: Worker) -> None:
+    worker.open_case("A", 0)
+    worker.tracker.forget_all()
+    await worker.live.switch(*a_year(2))
+    assert worker.reports.entries[-1]["version"] == 2
+    assert worker.reports.entries[-1]["pending"] is True  # config apply waits on
+    await finished(worker)
+    await worker.live.report()
+    last = worker.reports.entries[-1]
+    assert last["pending"] is False and last["recompute"]["finished"] is True

@@ -56,6 +56,8 @@ def test_progress_is_complete_when_every_worker_runs_the_version_and_finished() 
     assert progress([worker(5, done), worker(5)], 5)[1] is True
     assert progress([worker(5, busy)], 5)[1] is False
     assert progress([], 5)[1] is True  # no worker: it runs the newest when it starts
+    # switched, its pass started but not yet reporting: not done
+    assert progress([{**worker(5), "pending": True}, worker(5, done)], 5)[1] is False
 
 
 def test_apply_refuses_a_bad_escalation_policy_with_the_other_files_problems(
