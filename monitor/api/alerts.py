@@ -13,14 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from monitor.alert import AlertKind, AlertStatus
+from monitor.alert import AlertKind, AlertStatus, Severity
 from monitor.api.auth import Principal, Supervisor, Viewer
 from monitor.api.bodies import JsonBody
 from monitor.api.deps import (
@@ -30,15 +30,24 @@ from monitor.api.deps import (
     kafka_refusal,
 )
 from monitor.api.kafka import KafkaLink, KafkaUnavailable
-from monitor.api.params import DISPLAY_ZONE, LimitQuery, code_path, example_config, not_found
+from monitor.api.params import (
+    DISPLAY_ZONE,
+    CenterQuery,
+    DepartmentQuery,
+    LimitQuery,
+    bad_request,
+    code_path,
+    code_query,
+    example_config,
+    not_found,
+)
 from monitor.casetypes import Command
-from monitor.readmodel import ReadModel, View
+from monitor.readmodel import CursorError, ReadModel
+from monitor.readmodel.alertqueue import AlertFilter, Order, Visible
 from monitor.records import SupervisorCommand, new_command_id
 from monitor.settings import Settings
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
-
-_WIDEN_CAP: Final = 20_000  # a centre-bound list looks at most this many alerts back
 
 AlertId = Annotated[
     str,
@@ -101,12 +110,27 @@ class CommandAccepted(BaseModel):
 
 
 class AlertList(BaseModel):
-    """Alerts, newest ``fired_at`` first, each with its ``case_id``."""
+    """One page of the alert queue, each alert with its ``case_id``."""
 
-    items: list[dict[str, Any]]
+    items: list[dict[str, Any]] = Field(description="alerts, in the order asked for")
+    next_cursor: str | None = Field(
+        description="pass as `cursor`, with the same filters and order, for the next page; "
+        "null: no more. A page may be short, even empty, and still have one",
+    )
 
 
-@router.get("", response_model=AlertList, summary="Alerts by status and kind")
+AlertCursorQuery = Annotated[
+    str | None,
+    Query(
+        max_length=400,
+        description="opaque: the `next_cursor` of the previous page, with the same filters "
+        "and order; absent for the first",
+    ),
+]
+ItemQuery = Annotated[str | None, code_query("item code (事项编码), the alert's item_code", "FOOD")]
+
+
+@router.get("", response_model=AlertList, summary="The alert queue: filtered, paged, ordered")
 async def list_alerts(
     read_model: ReadModelDep,
     principal: Viewer,
@@ -115,30 +139,45 @@ async def list_alerts(
         Query(alias="status", description="firing, acknowledged or resolved"),
     ] = None,
     kind: Annotated[AlertKind | None, Query(description="an alert kind (SPEC §4)")] = None,
+    severity: Annotated[Severity | None, Query(description="yellow or red")] = None,
+    center: CenterQuery = None,
+    department: DepartmentQuery = None,
+    item: ItemQuery = None,
+    level: Annotated[
+        int | None,
+        Query(ge=1, le=3, description="the alert's `level` field, 1–3 (today the kind's first)"),
+    ] = None,
+    order: Annotated[
+        Order, Query(description="newest (the default) or oldest `fired_at` first")
+    ] = Order.NEWEST,
     limit: LimitQuery = 100,
+    cursor: AlertCursorQuery = None,
 ) -> AlertList:
-    """Alerts matching the filters, newest first; resolved ones only while still recent."""
-    wanted_status = status_.value if status_ is not None else None
-    wanted_kind = kind.value if kind is not None else None
-    if principal.centers is None:
-        return AlertList(items=await read_model.alerts(wanted_status, wanted_kind, limit))
-    return AlertList(
-        items=await _visible_alerts(read_model, principal, wanted_status, wanted_kind, limit)
+    """Alerts matching every filter, by ``fired_at`` then id; resolved ones only while still
+    recent. A token bound to centres sees its centres' alerts only."""
+    wanted = AlertFilter(
+        status=None if status_ is None else status_.value,
+        kind=None if kind is None else kind.value,
+        severity=None if severity is None else severity.value,
+        center=center,
+        department=department,
+        item=item,
+        level=level,
     )
+    if center is not None and not principal.may_see(center):
+        # a filter outside the principal's centres matches nothing
+        return AlertList(items=[], next_cursor=None)
+    visible = None if principal.centers is None else _visible_to(principal)
+    try:
+        page = await read_model.alert_page(wanted, order, limit, cursor, visible)
+    except CursorError as exc:
+        raise bad_request("cursor", str(exc)) from None
+    return AlertList(items=page.items, next_cursor=page.cursor)
 
 
-async def _visible_alerts(
-    read_model: ReadModel, principal: Principal, status: str | None, kind: str | None, limit: int
-) -> list[View]:
-    """The newest ``limit`` alerts of the principal's centres, looking further back (the
-    read model filters by status and kind only) until enough are found."""
-    window = limit
-    while True:
-        found = await read_model.alerts(status, kind, window)
-        visible = [alert for alert in found if principal.may_see(alert.get("center"))]
-        if len(visible) >= limit or len(found) < window or window >= _WIDEN_CAP:
-            return visible[:limit]
-        window = min(window * 4, _WIDEN_CAP)
+def _visible_to(principal: Principal) -> Visible:
+    """Whether the principal may see an alert: one of its centres'."""
+    return lambda alert: principal.may_see(alert.get("center"))
 
 
 @dataclass(frozen=True, slots=True)

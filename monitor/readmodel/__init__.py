@@ -1,7 +1,7 @@
 """The Redis read model: what the API, the wall page and the metrics read (docs/read-model.md).
 
 Writers hand it the newest case view (``caseview.case_view``), alert records and per-event
-feed facts; readers get open cases by light, centre, department and deadline, alert lists,
+feed facts; readers get open cases by light, centre, department and deadline, the alert queue,
 counts by light, the weekly department ranking (以周为单位通报) and each source's feed health.
 
 - ``views``: what a stored view is, its lights, the instants inside it, and the configured
@@ -10,6 +10,7 @@ counts by light, the weekly department ranking (以周为单位通报) and each 
 - ``ranking``: ISO weeks and the department ranking summed from their counters (pure)
 - ``feed``: feed health of each source, summed per batch (pure)
 - ``cursors``: open-case index members and the pagination cursors over them (pure)
+- ``alertqueue``: the alert queue's filters, orders and cursors (pure)
 - ``scripts``: the Lua scripts, each write one atomic step
 - ``store``: :class:`ReadModel`, the only code that knows the key names
 - ``projections``: topic records (``monitor.records``) into the store

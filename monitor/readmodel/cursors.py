@@ -1,5 +1,5 @@
 """Open-case index members and the pagination cursors that stand for them (keyset pagination,
-no offsets)."""
+no offsets); the opaque encoding the alert queue's cursors share (``alertqueue``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from monitor.readmodel.views import instant_of
 
 UNDATED: Final = 99_999_999_999  # the sort key of an open case without a deadline (suspended)
 _MEMBER = re.compile(r"^\d{11}:.+$", re.DOTALL)
+NOT_OURS: Final = "cursor is not one this API handed out"
 
 
 class CursorError(ValueError):
@@ -35,17 +36,27 @@ def case_id_of(member: str) -> str:
     return member[12:]
 
 
+def opaque(text: str) -> str:
+    """``text`` as an opaque cursor: base64url without padding."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def unopaque(cursor: str) -> str:
+    """The text an :func:`opaque` cursor holds, or :class:`CursorError`."""
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise CursorError(NOT_OURS) from None
+
+
 def encode_cursor(member: str) -> str:
     """An opaque cursor: the last index member returned (keyset pagination, no offsets)."""
-    return base64.urlsafe_b64encode(member.encode()).decode().rstrip("=")
+    return opaque(member)
 
 
 def decode_cursor(cursor: str) -> str:
     """The index member a cursor stands for, or :class:`CursorError`."""
-    try:
-        member = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise CursorError("cursor is not one this API handed out") from None
+    member = unopaque(cursor)
     if not _MEMBER.match(member):
-        raise CursorError("cursor is not one this API handed out")
+        raise CursorError(NOT_OURS)
     return member

@@ -113,6 +113,58 @@ return 1
 """
 )
 
+# The alert queue's next entries (keyset pagination, docs/read-model.md): KEYS = the
+# alerts:{status}:{kind} sets to walk; ARGV = order ('oldest' or 'newest'), n, then the
+# position to start after (fired_at score, alert id), absent for the first page. Returns, from
+# each set, up to n (id, score) pairs after the position, flat; the caller merges them. One
+# script, so that every set is read at the same instant: an alert moving from one status to
+# another between two reads can be neither seen twice nor missed.
+ALERTS_AFTER = """
+local order, n = ARGV[1], tonumber(ARGV[2])
+local start_score, start_id = tonumber(ARGV[3]), ARGV[4]
+local function before(a, b)
+  -- byte order, as Redis orders members of equal score (Lua's < follows the locale)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function past(score, id)
+  if not start_score then return true end
+  if order == 'oldest' then
+    return score > start_score or (score == start_score and before(start_id, id))
+  end
+  return score < start_score or (score == start_score and before(id, start_id))
+end
+local found = {}
+for _, key in ipairs(KEYS) do
+  local kept, offset = 0, 0
+  while kept < n do
+    -- from the start's score on, inclusive: a run of equal scores is walked past by id
+    local chunk
+    if order == 'oldest' then
+      chunk = redis.call('ZRANGEBYSCORE', key, ARGV[3] or '-inf', '+inf',
+        'WITHSCORES', 'LIMIT', offset, n)
+    else
+      chunk = redis.call('ZREVRANGEBYSCORE', key, ARGV[3] or '+inf', '-inf',
+        'WITHSCORES', 'LIMIT', offset, n)
+    end
+    for i = 1, #chunk, 2 do
+      if kept < n and past(tonumber(chunk[i + 1]), chunk[i]) then
+        found[#found + 1] = chunk[i]
+        found[#found + 1] = chunk[i + 1]
+        kept = kept + 1
+      end
+    end
+    if #chunk < 2 * n then break end
+    offset = offset + n
+  end
+end
+return found
+"""
+
+
 # KEYS: none (derived from the source). ARGV: prefix, source, then a FeedTally's fields: the
 # counts accepted, duplicate, refused; the latest arrival; the latest occurred_at or ''; the
 # lag of the latest accepted arrival (its arrival or '', then the lag); lag max, sum, count;

@@ -26,6 +26,15 @@ from monitor import jsontext
 from monitor.alert import AlertKind, AlertStatus
 from monitor.casetypes import Light
 from monitor.readmodel import scripts
+from monitor.readmodel.alertqueue import (
+    AlertFilter,
+    Order,
+    Position,
+    Visible,
+    alert_order,
+    decode_alert_cursor,
+    encode_alert_cursor,
+)
 from monitor.readmodel.cursors import case_id_of, case_member, decode_cursor, encode_cursor
 from monitor.readmodel.feed import (
     UNKNOWN_SOURCE,
@@ -40,6 +49,7 @@ from monitor.readmodel.views import LIGHTS, SEP, KnownCodes, Version, View
 from monitor.timeutil import parse_instant
 
 OPEN_ALERT_STATUSES = (AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value)
+ALERT_CHUNK = 200  # alert index entries read per round trip when filters leave some out
 
 
 class Page(NamedTuple):
@@ -75,21 +85,26 @@ class ReadModel:
         prefix: str = "redline:rm:",
         recent_alerts: int = 1_000,
         known: KnownCodes | None = None,
+        alert_scan: int = 2_000,
     ) -> None:
         """``known``: the configured centre and department codes, which the writers (the
         workers, the rebuild) pass so that the aggregates count any other code as
-        ``(unknown)``; None counts every code as it is (readers need none)."""
-        if recent_alerts < 1:
-            raise ValueError("recent_alerts must be at least 1")
+        ``(unknown)``; None counts every code as it is (readers need none). ``alert_scan``:
+        how many alert index entries one page of the alert queue reads at most, when filters
+        the indexes do not cover leave most of them out."""
+        if recent_alerts < 1 or alert_scan < 1:
+            raise ValueError("recent_alerts and alert_scan must be at least 1")
         self.redis = redis
         self.prefix = prefix
         self.recent_alerts = recent_alerts
         self.known = known
+        self.alert_scan = alert_scan
         self._write_case = redis.register_script(scripts.WRITE_CASE)
         self._write_alerts = redis.register_script(scripts.WRITE_ALERTS)
         self._record_events = redis.register_script(scripts.RECORD_EVENTS)
         self._write_audit = redis.register_script(scripts.WRITE_AUDIT)
         self._mark_handled = redis.register_script(scripts.MARK_HANDLED)
+        self._alerts_after_script = redis.register_script(scripts.ALERTS_AFTER)
         self._client: Pipeline | None = None  # set on the copies batch() hands out
 
     @asynccontextmanager
@@ -431,25 +446,74 @@ class ReadModel:
         self, status: str | None = None, kind: str | None = None, limit: int = 100
     ) -> list[View]:
         """Alert views (with ``case_id``), newest ``fired_at`` first, filtered by status and
-        kind. Resolved alerts older than the newest ``recent_alerts`` have been let go."""
+        kind: the first page of :meth:`alert_page`."""
+        return (await self.alert_page(AlertFilter(status, kind), limit=limit)).items
+
+    async def alert_page(
+        self,
+        wanted: AlertFilter,
+        order: Order = Order.NEWEST,
+        limit: int = 100,
+        cursor: str | None = None,
+        visible: Visible | None = None,
+    ) -> Page:
+        """One page of the alert queue: alert views matching ``wanted`` (and ``visible``, the
+        caller's right to see them) by ``fired_at`` then id, after the position ``cursor``
+        stands for. ``cursor`` is None at the end; a page may come back short (even empty)
+        with a cursor when the walk read its bound of records: the next page goes on from
+        there. :class:`CursorError` for a cursor of other filters or another order.
+        Resolved alerts older than the newest ``recent_alerts`` have been let go."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        statuses = [status] if status is not None else [s.value for s in AlertStatus]
-        kinds = [kind] if kind is not None else [k.value for k in AlertKind]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for one_status in statuses:
-                for one_kind in kinds:
-                    key = self.key("alerts", one_status, one_kind)
-                    pipe.zrange(key, 0, limit - 1, desc=True, withscores=True)
-            ranges = await pipe.execute()
-        newest = sorted(
-            ((score, _text(member)) for found in ranges for member, score in found),
-            key=lambda pair: (-pair[0], pair[1]),
-        )[:limit]
-        if not newest:
+        start = None if cursor is None else decode_alert_cursor(cursor, wanted, order)
+        keys = [self.key("alerts", status, kind) for status, kind in wanted.sets()]
+        filtered = visible is not None or wanted.reads_records()
+        # unfiltered, a page's worth is enough; filtered, larger reads, within the bound
+        chunk = min(max(limit, ALERT_CHUNK), self.alert_scan) if filtered else limit
+        if not keys:
+            return Page([], None)  # a kind of the other severity
+        items: list[View] = []
+        position, scanned = start, 0
+        while True:
+            # one more than a chunk tells whether the sets go on after it
+            entries = await self._alerts_after(keys, position, order, chunk + 1)
+            more, entries = len(entries) > chunk, entries[:chunk]
+            records = await self._alert_records([alert_id for _, alert_id in entries])
+            for i, (entry, alert) in enumerate(zip(entries, records, strict=True)):
+                if alert is None or not wanted.matches(alert):
+                    continue  # let go, or moved since its index entry was read
+                if visible is not None and not visible(alert):
+                    continue
+                items.append(alert)
+                if len(items) == limit:
+                    last = not more and i == len(entries) - 1
+                    return Page(items, None if last else encode_alert_cursor(entry, wanted, order))
+            if not more:
+                return Page(items, None)  # the walk reached the end of the sets
+            scanned += len(entries)
+            if scanned >= self.alert_scan:  # short, but the next page goes on from here
+                return Page(items, encode_alert_cursor(entries[-1], wanted, order))
+            position = entries[-1]
+
+    async def _alerts_after(
+        self, keys: list[str], start: Position | None, order: Order, count: int
+    ) -> list[Position]:
+        """The next ``count`` entries of the sets after ``start``, merged in order."""
+        args: list[str | int] = [order.value, count]
+        if start is not None:
+            args += [start.fired_at, start.alert_id]
+        flat = await self._alerts_after_script(keys=keys, args=args)
+        entries = [
+            Position(int(float(flat[i + 1])), _text(flat[i])) for i in range(0, len(flat), 2)
+        ]
+        return alert_order(entries, order)[:count]
+
+    async def _alert_records(self, alert_ids: list[str]) -> list[View | None]:
+        """The alert views of these ids, None for one no longer kept."""
+        if not alert_ids:
             return []
-        records = await self.redis.hmget(self.key("alerts"), [alert_id for _, alert_id in newest])
-        return [_loads(record)["alert"] for record in records if record is not None]
+        records = await self.redis.hmget(self.key("alerts"), alert_ids)
+        return [None if record is None else _loads(record)["alert"] for record in records]
 
     # -- feed health ----------------------------------------------------------------------
 

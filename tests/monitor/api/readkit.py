@@ -62,14 +62,15 @@ async def case_when(
 
 
 async def all_pages(
-    http: httpx.AsyncClient, token: str, limit: int, **filters: Any
+    http: httpx.AsyncClient, token: str, limit: int, path: str = "/v1/cases", **filters: Any
 ) -> list[list[Json]]:
-    """Every page of ``GET /v1/cases`` with these filters, following ``next_cursor``."""
+    """Every page of ``GET path`` (the cases unless told) with these filters, following
+    ``next_cursor``."""
     pages: list[list[Json]] = []
     cursor: str | None = None
     while True:
         params = {**filters, "limit": limit, **({"cursor": cursor} if cursor else {})}
-        page = await get_json(http, "/v1/cases", token, **params)
+        page = await get_json(http, path, token, **params)
         pages.append(page["items"])
         cursor = page["next_cursor"]
         if cursor is None:

@@ -12,7 +12,16 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from apistack import ApiStack
 from events import event, now
-from readkit import Json, api_with, case_when, get_json, post_events, refused_fields, token_store
+from readkit import (
+    Json,
+    all_pages,
+    api_with,
+    case_when,
+    get_json,
+    post_events,
+    refused_fields,
+    token_store,
+)
 
 from bench.processes import free_port
 from monitor.api.auth import Principal, Role
@@ -26,10 +35,13 @@ pytestmark = pytest.mark.integration
 OVERDUE = "deadline_overdue"
 
 
-def _red(case_id: str, center: str = "GZ-TIANHE") -> Json:
-    """A case accepted three hours ago with a one-hour promise: red, its overdue alert firing."""
-    opening = {"center": center, "item_code": "FOOD-LICENSE", "data": {"promised": "1h"}}
-    return event(case_id, 1, "accepted", now() - 3 * 3600, **opening)
+def _red(
+    case_id: str, center: str = "GZ-TIANHE", item: str = "FOOD-LICENSE", ago_s: int = 3 * 3600
+) -> Json:
+    """A case accepted ``ago_s`` (three hours) ago with a one-hour promise: red, its overdue
+    alert firing."""
+    opening = {"center": center, "item_code": item, "data": {"promised": "1h"}}
+    return event(case_id, 1, "accepted", now() - ago_s, **opening)
 
 
 @pytest.fixture(scope="module")
@@ -289,6 +301,15 @@ async def test_the_list_filters_and_rejects_unknown_values(
         ({"kind": "*"}, "kind"),
         ({"limit": "0"}, "limit"),
         ({"limit": "100000"}, "limit"),
+        ({"order": "oldest-first"}, "order"),
+        ({"severity": "green"}, "severity"),
+        ({"level": "0"}, "level"),
+        ({"level": "4"}, "level"),
+        ({"level": "two"}, "level"),
+        ({"center": ""}, "center"),
+        ({"department": "a\x01b"}, "department"),
+        ({"item": "x" * 65}, "item"),
+        ({"cursor": "c" * 401}, "cursor"),
     ):
         assert await refused_fields(http, "/v1/alerts", token, params) == [field], params
 
@@ -327,3 +348,87 @@ async def test_with_kafka_away_a_decision_is_503_and_not_audited(
         assert all(entry["alert_id"] != alert_id for entry in await desk.audit())
         still = await get_json(desk.http, "/v1/alerts", desk.stack.viewer_token, status="firing")
         assert alert_id in {alert["id"] for alert in still["items"]}
+
+
+QUEUE = {  # the red lights of one centre's health department, as a supervisor works through them
+    "status": "firing",
+    "severity": "red",
+    "center": "LS-CHENGGUAN",
+    "department": "health",
+    "item": "DRUG-RETAIL",
+    "level": 2,
+}
+
+
+@pytest.fixture(scope="module")
+async def queue(api_stack: ApiStack) -> list[str]:
+    """Five red cases of LS-CHENGGUAN (DRUG-RETAIL, health), accepted a minute apart: their
+    firing overdue alerts' ids, oldest first."""
+    cases = [f"AQ-{n}" for n in range(5)]
+    async with httpx.AsyncClient(base_url=api_stack.base_url, timeout=30) as http:
+        await post_events(
+            http,
+            api_stack,
+            *(
+                _red(case, "LS-CHENGGUAN", "DRUG-RETAIL", 4 * 3600 - 60 * n)
+                for n, case in enumerate(cases)
+            ),
+        )
+        views = [
+            await case_when(http, api_stack, case, lambda c: _firing(c) is not None)
+            for case in cases
+        ]
+    return [str(_firing(view)) for view in views]
+
+
+async def test_the_queue_pages_through_one_departments_red_lights_oldest_first(
+    api_stack: ApiStack, http: httpx.AsyncClient, queue: list[str]
+) -> None:
+    token = api_stack.viewer_token
+    pages = await all_pages(http, token, 2, "/v1/alerts", order="oldest", **QUEUE)
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [a["id"] for page in pages for a in page] == queue
+    newest = await all_pages(http, token, 3, "/v1/alerts", **QUEUE)  # the default order
+    assert [a["id"] for page in newest for a in page] == queue[::-1]
+    every = await get_json(http, "/v1/alerts", token, limit=500, **QUEUE)
+    assert {
+        (a["center"], a["department"], a["item_code"], a["severity"]) for a in every["items"]
+    } == {("LS-CHENGGUAN", "health", "DRUG-RETAIL", "red")}
+    assert every["next_cursor"] is None
+
+
+async def test_a_queue_cursor_is_taken_back_with_its_own_query_only(
+    api_stack: ApiStack, http: httpx.AsyncClient, queue: list[str]
+) -> None:
+    token = api_stack.viewer_token
+    first = await get_json(http, "/v1/alerts", token, limit=2, order="oldest", **QUEUE)
+    cursor = first["next_cursor"]
+    again = await get_json(
+        http, "/v1/alerts", token, limit=3, order="oldest", cursor=cursor, **QUEUE
+    )
+    assert [a["id"] for a in again["items"]] == queue[2:]  # another page size is the same query
+    for params in (
+        {**QUEUE, "order": "oldest", "status": "acknowledged"},
+        {**QUEUE, "order": "newest"},
+        {**QUEUE},
+        {"order": "oldest"},
+    ):
+        response = await http.get(
+            "/v1/alerts", params={**params, "cursor": cursor}, headers=ApiStack.auth(token)
+        )
+        assert response.status_code == 400, params
+        [problem] = response.json()["detail"]
+        assert problem["field"] == "cursor"
+        assert "other filters or another order" in problem["rule"]
+    for bad in ("!!!", "bm90IG91cnM"):
+        refused = await refused_fields(http, "/v1/alerts", token, {"cursor": bad}, 400)
+        assert refused == ["cursor"]
+
+
+async def test_a_center_bound_token_pages_through_its_centres_alerts_only(
+    api_stack: ApiStack, http: httpx.AsyncClient, yuexiu: str, queue: list[str]
+) -> None:
+    other = await get_json(http, "/v1/alerts", yuexiu, **QUEUE)
+    assert other == {"items": [], "next_cursor": None}
+    pages = await all_pages(http, yuexiu, 1, "/v1/alerts", order="oldest")
+    assert {a["center"] for page in pages for a in page} <= {"GZ-YUEXIU"}
