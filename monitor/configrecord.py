@@ -27,6 +27,8 @@ from monitor.config import ESCALATION_KEYS, Config, ConfigError, ConfigFiles
 from monitor.configfile import FileError, Problems, Source, parse_mapping, source_of
 from monitor.timeutil import zone
 
+OPEN_END = 2**53  # the end of a span whose overdue time still counts (monitor.snapshot)
+
 RECORD_VERSION = 1  # the record's format (not the configuration's version)
 
 # which role a file plays, by its top-level keys
@@ -345,6 +347,8 @@ class CalendarChange:
             return False
         local = zone(site.timezone)
         found = bisect.bisect_left(days, local.local_day(first))
+        if until >= OPEN_END:  # overdue and still counting: every day from its first on
+            return found < len(days)
         return found < len(days) and days[found] <= local.local_day(until)
 
 

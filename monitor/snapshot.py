@@ -23,6 +23,7 @@ from monitor.alert import Alert, AlertKind, AlertStatus, Resolution
 from monitor.case import Case
 from monitor.casetypes import SOURCE, Command, Fact, Rules, SupervisorAction
 from monitor.config import Item
+from monitor.configrecord import OPEN_END  # the end of a span whose overdue time counts
 from monitor.limits import Unit, parse_limit
 
 VERSION = 1
@@ -66,7 +67,8 @@ def dump_case(case: Case) -> bytes:
 def working_span(case: Case) -> list[Any] | None:
     """``[first instant, last deadline, centre]`` of an open case's working-day clocks: a
     calendar change outside these days cannot move anything of it (its clocks count the same
-    working time up to their deadlines). None when it cannot be bounded (a clock paused with
+    working time up to their deadlines; a clock overdue and running has no end: its overdue
+    time counts every working day after). None when it cannot be bounded (a clock paused with
     budget left, a case not yet measured) or for a closed case: recomputed whatever changed."""
     if not case.is_open or case.terms is None or not case.facts:
         return None
@@ -85,7 +87,15 @@ def working_span(case: Case) -> list[Any] | None:
         deadline = clock.deadline
         if deadline is None:
             return None
+        if clock.running and deadline <= case.time:
+            # overdue and still counting: how long overdue (超期 2天3小时) is working time
+            # after the deadline, which any later day changes
+            until = OPEN_END
         until = max(until, deadline)
+    # a clock that has ended (the intake clock of a case deemed accepted) leaves no clock here,
+    # but its alerts' instants were counted on the days up to them
+    for alert in case.alerts.values():
+        until = max(until, alert.fired_at)
     return [case.facts[0][0], until, case.terms.center]
 
 
