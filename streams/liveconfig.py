@@ -34,7 +34,7 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,7 @@ from monitor.configrecord import CalendarChange, ConfigRecord, calendar_change
 from monitor.readmodel import KnownCodes, ReadModel
 from monitor.snapshot import CLOSED, may_be_open, span_of
 from streams.kit.batches import writing_to
-from streams.kit.tablestore import TableStore
+from streams.kit.tablestore import Armed, TableStore
 from streams.tracker import Outputs, Tracker
 
 log = logging.getLogger(__name__)
@@ -240,24 +240,22 @@ class LiveConfig:
 
         The table is read in slices that rest like the turns: at half a million cases a
         single read held the events and timers back for about five seconds."""
+
+        def entries(scan: Iterable[Armed]) -> list[tuple[int, int, str]]:
+            return [(_NEVER if e.due is None else e.due, e.partition, e.key) for e in scan]
+
         found: list[tuple[int, int, str]] = []
         scan = self.store.keys_where(partitions, may_be_open)
         try:
             while True:
                 started = time.monotonic()
-                read = [
-                    (_NEVER if entry.due is None else entry.due, entry.partition, entry.key)
-                    for entry in itertools.islice(scan, SCAN_SLICE)
-                ]
+                read = entries(itertools.islice(scan, SCAN_SLICE))
                 found += read
                 if len(read) < SCAN_SLICE:
                     break
                 await asyncio.sleep((time.monotonic() - started) * self.rest)
         except RuntimeError:  # a memory store changed size meanwhile: read it at once
-            found = [
-                (_NEVER if entry.due is None else entry.due, entry.partition, entry.key)
-                for entry in self.store.keys_where(partitions, may_be_open)
-            ]
+            found = entries(self.store.keys_where(partitions, may_be_open))
         found.sort()
         return found
 

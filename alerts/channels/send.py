@@ -11,7 +11,7 @@ import httpx
 
 from alerts.channels.base import Channel, Message, Outcome, Request, Result
 from alerts.channels.robots import DingTalk, Feishu, WeCom
-from alerts.channels.sms import read_sms, sms_request
+from alerts.channels.sms import sms_request
 from alerts.channels.webhook import Webhook
 from alerts.policy import Channel as ChannelName
 from alerts.policy import Receiver
@@ -35,7 +35,7 @@ async def send_sms(
     request = sms_request(
         settings.sms_url, settings.sms_body, token, mobiles, message, settings.sms_max_chars
     )
-    return await _post(client, "sms gateway", request, read_sms)
+    return await _post(client, "sms gateway", request, CHANNELS[ChannelName.WEBHOOK].read)
 
 
 async def send(

@@ -4,7 +4,8 @@ coded: ``REDLINE_SMS_URL`` receives a POST whose JSON body is ``REDLINE_SMS_BODY
 ``Authorization: Bearer <REDLINE_SMS_TOKEN>`` when a token is set. The values go into the
 template's parsed strings, never into its text, so a message cannot break the JSON. The text is
 the title and the message cut to ``REDLINE_SMS_MAX_CHARS``. A 2xx confirms; 429 and 5xx are
-retried; any other answer is permanent (pure: :func:`alerts.channels.send.send_sms` sends)."""
+retried; any other answer is permanent, as a webhook's (pure: :func:`alerts.channels.send.send_sms`
+sends)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from alerts.channels.base import SENT, Message, Outcome, Request, http_outcome, json_body
+from alerts.channels.base import Message, Request, json_body
 
 DEFAULT_BODY = '{"to": "{to}", "text": "{text}"}'
 
@@ -57,8 +58,3 @@ def sms_request(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return Request(url, headers, json_body(body))
-
-
-def read_sms(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
-    found = http_outcome(status, headers, body[:200].decode("utf-8", "replace"))
-    return SENT if found is None else found
