@@ -87,6 +87,8 @@ def working_span(case: Case) -> list[Any] | None:
         deadline = clock.deadline
         if deadline is None:
             return None
+        if not clock.running and clock.paused_at is not None:
+            until = max(until, clock.paused_at)  # it counted up to its pause, overdue or not
         if clock.running and deadline <= case.time:
             # overdue and still counting: how long overdue (超期 2天3小时) is working time
             # after the deadline, which any later day changes
